@@ -1,0 +1,1 @@
+"""The application layer: the ctools log, the application base class, the entry points."""

@@ -1,0 +1,83 @@
+"""The error hierarchy of iactcopy.
+
+Every problem a user can fix is an :class:`IactcopyError`; its class attribute
+``exit_status`` is the status the command line exits with.  Any other
+exception is a bug.  Where ctools raised a built-in exception, the matching
+class here also inherits it, so that embedding code which catches
+``ValueError`` or ``OSError`` keeps working.  No message contains
+``*** ERROR``: the command-line entry point adds that prefix, once.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "IactcopyError",
+    "ParameterError",
+    "ParFileError",
+    "UsageError",
+    "DataStoreError",
+    "RunListError",
+    "IndexTableError",
+    "CopyIncomplete",
+]
+
+
+class IactcopyError(Exception):
+    """A problem the user can fix; any other exception is a bug."""
+
+    exit_status = 1
+
+
+class ParameterError(IactcopyError, ValueError):
+    """A parameter value, name or prompt answer that is not allowed."""
+
+    exit_status = 2
+
+
+class ParFileError(IactcopyError, ValueError):
+    """A ``.par`` file that cannot be read.
+
+    Parameters
+    ----------
+    source : str
+        The file name (or ``<string>``) the text came from.
+    problems : list of (int, str, str)
+        For each bad line: its number (from 1), the line itself and what is
+        wrong with it.
+    """
+
+    exit_status = 2
+
+    def __init__(self, source: str, problems: list[tuple[int, str, str]]):
+        self.source = source
+        self.problems = list(problems)
+        lines = [f"[line {n}] {why}: {line!r}" for n, line, why in self.problems]
+        super().__init__(f"While reading {source!r}: " + "; ".join(lines))
+
+
+class UsageError(IactcopyError, ValueError):
+    """An invalid command line."""
+
+    exit_status = 2
+
+
+class DataStoreError(IactcopyError, OSError):
+    """A data store, master file or index that cannot be used."""
+
+    exit_status = 1
+
+
+class IndexTableError(DataStoreError):
+    """An index table that is missing, unreadable or cannot be merged."""
+
+
+class RunListError(IactcopyError, ValueError):
+    """A run list file that cannot be read, with its file and line."""
+
+    exit_status = 1
+
+
+class CopyIncomplete(IactcopyError):
+    """A copy that finished, but some files were missing or refused."""
+
+    exit_status = 3

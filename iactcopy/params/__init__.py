@@ -1,0 +1,1 @@
+"""The .par parameter engine: syntax, types, modes, command line, lookup and learning."""

@@ -1,0 +1,1 @@
+"""The command-line tools: csiactdata, csiactcopy, csfindobs and iactpar."""

@@ -1,0 +1,1 @@
+"""The shipped .par files: the system parameter directory of iactcopy."""
