@@ -1,0 +1,229 @@
+"""The application base class that every tool subclasses.
+
+An :class:`Application` owns the tool's parameters (the ``.par`` engine) and
+its ctools-style log.  A tool implements :meth:`Application.process`; the
+base class gives the ctools life cycle (application.md §6, §8): item access
+to parameters, ``run()``, ``save()``, ``execute()``, ``logFileOpen()`` and
+``logFileClose()``.
+
+Construction forms, as in ctools:
+
+* ``Tool()`` loads the parameters; no log file is opened.
+* ``Tool(argv)`` is the command-line form: ``name=value`` items are applied
+  and the log file is opened (and started afresh).  ctools ignores item 0
+  (the program name); here an item 0 that is not an argument (no ``=``, no
+  ``@``, no trailing ``+``/``-``) is taken for the program name and ignored,
+  so both ``Tool(sys.argv)`` and ``Tool(['datapath=/x'])`` work.
+* ``Tool(name=value, ...)`` sets parameters as from Python; no log file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from iactcopy import __version__
+from iactcopy.app.formatting import header_lines
+from iactcopy.app.logger import TERSE, Logger, LogHandler
+from iactcopy.errors import IactcopyError
+from iactcopy.params.cmdline import apply_arguments
+from iactcopy.params.envexpand import expand
+from iactcopy.params.parameters import Parameter, ParameterSet, ValueSource
+from iactcopy.params.pfiles import load_parameters, save_learned
+from iactcopy.params.prompting import StreamPrompter
+
+__all__ = ["Application", "is_argument"]
+
+#: The Python logger of the layers below the application (data store, transfer).
+_LIBRARY_LOGGER = "iactcopy"
+
+
+def is_argument(item: str) -> bool:
+    """True when *item* is a command-line argument rather than a program name."""
+    item = item.strip()
+    return "=" in item or item.startswith("@") or (len(item) > 1 and item[-1] in "+-")
+
+
+class Application:
+    """Base class of the tools: parameters, log and life cycle.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Command-line arguments; giving them opens the log file.
+    **values
+        Parameter values set as from Python (no log file is opened).
+
+    Raises
+    ------
+    ParameterError, UsageError
+        For an unknown name or a value a parameter does not allow.
+    """
+
+    #: The tool name; its parameter file is ``<name>.par``.
+    name: ClassVar[str] = ""
+    #: One paragraph for ``--help``.
+    description: ClassVar[str] = ""
+
+    def __init__(self, argv: Sequence[str] | None = None, **values: Any):
+        self._wall_start = time.monotonic()
+        self._cpu_start = time.process_time()
+        self._pending_warnings: list[str] = []
+        self.log = Logger()
+        self._pars: ParameterSet = load_parameters(
+            self.name, prompter=StreamPrompter(), warn=self._parameter_warning)
+        for key, value in values.items():
+            self[key] = value
+        if argv is not None:
+            items = list(argv)
+            if items and not is_argument(items[0]):
+                items = items[1:]
+            apply_arguments(self._pars, items)
+            self.logFileOpen()
+
+    # -- parameters -------------------------------------------------------
+    def __getitem__(self, name: str | int) -> Parameter:
+        return self._pars[name]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._pars.set(name, value, ValueSource.PYTHON)
+
+    def pars(self) -> ParameterSet:
+        """The live parameter set (not a copy)."""
+        return self._pars
+
+    def pardict(self) -> dict[str, Any]:
+        """Each parameter's current value, typed where it is valid; nothing is prompted."""
+        result: dict[str, Any] = {}
+        for par in self._pars:
+            valid = par.status.name == "VALID"
+            result[par.name] = par.ptype.to_python(par.text) if valid and par.type in "bir" \
+                else par.text
+        return result
+
+    @property
+    def chatter(self) -> int:
+        """The current ``chatter`` value, clamped to 0..4."""
+        return self._pars.integer("chatter")
+
+    @property
+    def debug(self) -> bool:
+        """The current ``debug`` value."""
+        return "debug" in self._pars and self._pars.boolean("debug")
+
+    def _parameter_warning(self, message: str) -> None:
+        sys.stderr.write(f"WARNING: {message}\n")
+        if self.log.is_open:
+            self.log.string(TERSE, f"WARNING: {message}")
+        else:
+            self._pending_warnings.append(message)
+
+    # -- the log ----------------------------------------------------------
+    def logFileOpen(self, clobber: bool = True) -> None:
+        """Open the log file named by ``logfile`` and write the banner.
+
+        The file is started afresh unless *clobber* is False.  An undefined
+        ``logfile`` (``NONE``, empty) means no log file.
+
+        Raises
+        ------
+        IactcopyError
+            When the file cannot be opened (ctools ignored this, W-2).
+        """
+        self.log.chatter = self.chatter
+        if "logfile" not in self._pars or not self._pars.is_valid("logfile"):
+            return
+        path = expand(self._pars.value("logfile").strip())
+        try:
+            self.log.open(path, append=not clobber)
+        except OSError as err:
+            raise IactcopyError(f'cannot open the log file "{path}": '
+                                f"{err.strerror or err}") from err
+        if self.debug:
+            self.log.echo = sys.stdout
+        self.log.banner(self.name, __version__)
+        for message in self._pending_warnings:
+            self.log.string(TERSE, f"WARNING: {message}")
+        self._pending_warnings.clear()
+
+    def logFileClose(self) -> None:
+        """Write the trailer and close the log file (a no-op when none is open)."""
+        if self.log.is_open and self.log.written:
+            self.log.trailer(self.name, time.monotonic() - self._wall_start,
+                             time.process_time() - self._cpu_start)
+        self.log.close()
+
+    def log_parameters(self, level: int = TERSE) -> None:
+        """Write the Parameters block: every parameter in file order (application.md §5.4)."""
+        if self.log.chatter < level:
+            return
+        self.log.raw("" if self.log.at_line_start else "\n")
+        for line in header_lines("Parameters", 1):
+            self.log.raw(line + "\n")
+        for par in self._pars:
+            shown = par.text if self._pars.is_settled(par) else "[not queried]"
+            self.log.value(level, par.name, shown)
+
+    def log_error(self, message: str) -> None:
+        """Write ``*** ERROR: <message>`` into the log, when it is open."""
+        if self.log.is_open:
+            self.log.raw(("" if self.log.at_line_start else "\n") + f"*** ERROR: {message}\n")
+
+    # -- the life cycle ---------------------------------------------------
+    def process(self) -> None:
+        """The tool's work; subclasses implement it."""
+        raise NotImplementedError
+
+    def run(self) -> None:
+        """Do the tool's work (``process()``); parameters are not saved."""
+        self.log.chatter = self.chatter
+        if self.debug:
+            self.log.echo = sys.stdout
+        library = logging.getLogger(_LIBRARY_LOGGER)
+        handler = LogHandler(self.log)
+        library.addHandler(handler)
+        previous_level = library.level
+        library.setLevel(logging.DEBUG)
+        try:
+            self.process()
+        finally:
+            library.removeHandler(handler)
+            library.setLevel(previous_level)
+
+    def save(self) -> None:
+        """Write the tool's results; the base class has none."""
+
+    def execute(self) -> None:
+        """``run()``, then ``save()``, then learn the parameters that changed."""
+        self.run()
+        self.save()
+        save_learned(self._pars)
+
+    @property
+    def exit_status(self) -> int:
+        """The status of a run that finished: 0, or 3 when files were missing or refused."""
+        return 0
+
+    def __del__(self) -> None:
+        # ctools writes the trailer when the object goes; a failure here
+        # must not surface as "Exception ignored" at interpreter exit.
+        with contextlib.suppress(Exception):
+            self.logFileClose()
+
+    def __str__(self) -> str:
+        lines = ["=== Application ===",
+                 f" Name ......................: {self.name}",
+                 f" Version ...................: {__version__}"]
+        lines += [f" {par.name} {'.' * max(0, 26 - len(par.name))}: {par.text}"
+                  for par in self._pars]
+        return "\n".join(lines)
+
+    @staticmethod
+    def expand_path(text: str) -> str:
+        """Expand environment references and ``~`` in a folder name (tools.md §0.6)."""
+        return os.path.normpath(expand(text.strip())) if text.strip() else ""

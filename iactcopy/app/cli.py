@@ -1,0 +1,127 @@
+"""The command-line entry point of every tool: the one place that sets exit statuses.
+
+Exit status (contract §2, Application): 0 success; 2 an invalid command
+line, prompt answer, ``@file.yaml`` or parameter value; 3 finished, but some
+files were missing or refused; 130 Ctrl-C; 1 anything else.  An error is one
+line ``*** ERROR: <message>`` on stderr, and the same line in the log when it
+is open.  A traceback is shown only with ``debug=yes``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+
+from iactcopy import __version__
+from iactcopy.errors import IactcopyError
+
+__all__ = ["run_application", "guarded", "wants_debug"]
+
+_TRUE_WORDS = ("y", "yes", "t", "true")
+
+
+def wants_debug(argv: Sequence[str]) -> bool:
+    """Whether the arguments ask for ``debug=yes`` (read before any parameter is loaded)."""
+    for item in argv:
+        name, _, value = item.strip().partition("=")
+        if (name == "debug" and value.strip().lower() in _TRUE_WORDS) or item.strip() == "debug+":
+            return True
+    return False
+
+
+def report_error(message: str) -> None:
+    """Write ``*** ERROR: <message>`` on stderr, on one line."""
+    sys.stderr.write(f"*** ERROR: {' '.join(str(message).splitlines())}\n")
+    sys.stderr.flush()
+
+
+def guarded(work: Callable[[], int], *, debug: bool,
+            on_error: Callable[[str], None] | None = None) -> int:
+    """Run *work* and turn whatever it raises into an exit status.
+
+    Parameters
+    ----------
+    work : callable
+        Returns the exit status of a run that finished.
+    debug : bool
+        Show a traceback for errors.
+    on_error : callable, optional
+        Also receives each error message (to write it into the log).
+    """
+    def fail(message: str, status: int) -> int:
+        if debug:
+            traceback.print_exc()
+        report_error(message)
+        if on_error is not None:
+            on_error(message)
+        return status
+
+    try:
+        return work()
+    except KeyboardInterrupt:
+        return fail("interrupted by the user (Ctrl-C)", 130)
+    except BrokenPipeError:
+        # A reader that went away (`| head`) is not an error; keep Python
+        # from complaining again when it flushes stdout at exit.
+        _silence_stdout()
+        return 0
+    except IactcopyError as err:
+        return fail(str(err), err.exit_status)
+    except Exception as err:
+        hint = "" if debug else " (an internal error; run with debug=yes for the traceback)"
+        return fail(f"{type(err).__name__}: {err}{hint}", 1)
+
+
+def run_application(cls: type, argv: Sequence[str] | None = None) -> int:
+    """Run the tool class *cls* as a command; return its exit status.
+
+    Parameters
+    ----------
+    cls : type
+        An :class:`~iactcopy.app.application.Application` subclass.
+    argv : list of str, optional
+        The arguments without the program name. Default: ``sys.argv[1:]``.
+    """
+    from iactcopy.app.helptext import help_text
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    stripped = [item.strip() for item in args]
+    if "--help" in stripped or "-h" in stripped:
+        sys.stdout.write(help_text(cls.name, cls.description, __version__))
+        return 0
+    if "--version" in stripped:
+        sys.stdout.write(f"{cls.name} (iactcopy) {__version__}\n")
+        return 0
+    state: dict = {}
+
+    def work() -> int:
+        app = cls([cls.name, *args])
+        state["app"] = app
+        app.execute()
+        return app.exit_status
+
+    def log_error(message: str) -> None:
+        if "app" in state:
+            state["app"].log_error(message)
+
+    debug = wants_debug(args)
+    status = guarded(work, debug=debug, on_error=log_error)
+    if "app" in state:
+        state["app"].logFileClose()
+    return status
+
+
+def main_for(cls: type) -> Callable[[], None]:
+    """A console-script function for the tool class *cls*."""
+    def main() -> None:
+        sys.exit(run_application(cls))
+    main.__doc__ = f"Run {cls.name} from the command line."
+    return main
+
+
+def _silence_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

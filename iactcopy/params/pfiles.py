@@ -1,0 +1,326 @@
+"""Finding, loading and saving a tool's ``.par`` files.
+
+``PFILES`` is read as HEASoft reads it (parameters.md §4.1): ``user;system``,
+each part a ``:``-separated list of folders; without ``;`` every folder is a
+user folder.  When ``PFILES`` is unset the user folder is ``$HOME/pfiles``.
+The package's own ``par/`` folder is always the last system folder.
+
+Loading takes the definition (layout, types, modes, limits, prompts,
+defaults) from the system file and the values a user learned from the first
+user copy (parameters.md §4.3-4.4).  A learned value that no longer fits, or
+a user copy that cannot be read, never stops a tool: the value is dropped
+with a warning that names the file and the line (W-15).
+
+Saving merges by name under a lock held over read, merge and write, and
+replaces the file atomically (W-1, W-2): tools running at once with one
+``PFILES`` folder lose no update.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Callable
+
+from iactcopy.atomicfile import write_atomically
+from iactcopy.errors import ParameterError, ParFileError
+from iactcopy.params.parameters import (
+    MODE_VALUES,
+    MODES,
+    Parameter,
+    ParameterSet,
+    Prompter,
+    ValueSource,
+)
+from iactcopy.params.parfile import ParLine, ParText, parse_par, read_par
+from iactcopy.params.partypes import get_type
+
+__all__ = [
+    "SearchPath",
+    "system_folder",
+    "parameters_from_text",
+    "load_parameters",
+    "save_learned",
+    "write_values",
+]
+
+#: How long a save waits for another process's lock before giving up (seconds).
+LOCK_TIMEOUT = 60.0
+
+
+def system_folder() -> str:
+    """The package's ``par/`` folder: the system parameter folder of iactcopy."""
+    return str(importlib.resources.files("iactcopy.par"))
+
+
+@dataclass(frozen=True)
+class SearchPath:
+    """Where ``<tool>.par`` files are looked for.
+
+    Attributes
+    ----------
+    user : tuple of str
+        Folders of user copies, searched in order; learned values are saved
+        into the first writable one.
+    system : tuple of str
+        Folders of system files, searched in order after the user folders.
+    """
+
+    user: tuple[str, ...]
+    system: tuple[str, ...]
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> SearchPath:
+        """Read ``PFILES`` (and ``HOME`` when it is unset)."""
+        env = os.environ if environ is None else environ
+        pfiles = env.get("PFILES")
+        if pfiles is None:
+            home = env.get("HOME") or os.path.expanduser("~")
+            user, system = [os.path.join(home, "pfiles")], []
+        else:
+            user_part, _, system_part = pfiles.partition(";")
+            user, system = _folders(user_part), _folders(system_part)
+        package = system_folder()
+        system = [folder for folder in system if folder != package] + [package]
+        return cls(tuple(user), tuple(system))
+
+    def system_file(self, tool: str) -> str | None:
+        """The first system file of *tool*, if there is one."""
+        return _first_readable(tool, self.system)
+
+    def defining_file(self, tool: str) -> str | None:
+        """The file that defines *tool*: the system file, else the first user copy."""
+        return self.system_file(tool) or self.user_file(tool)
+
+    def user_file(self, tool: str) -> str | None:
+        """The user copy of *tool*'s file, if there is one."""
+        return _first_readable(tool, self.user)
+
+    def save_folder(self) -> str | None:
+        """The first user folder that is (or can be made) a writable folder, else None."""
+        for folder in self.user:
+            if not os.path.isdir(folder):
+                try:
+                    os.makedirs(folder, exist_ok=True)
+                except OSError:
+                    continue
+            if os.access(folder, os.W_OK | os.X_OK):
+                return folder
+        return None
+
+
+def _folders(part: str) -> list[str]:
+    # Empty pieces are skipped rather than read as "/" (parameters.md W-20).
+    return [os.path.expanduser(piece) for piece in part.split(":") if piece.strip()]
+
+
+def _first_readable(tool: str, folders: tuple[str, ...]) -> str | None:
+    for folder in folders:
+        path = os.path.join(folder, f"{tool}.par")
+        if os.path.isfile(path) and os.access(path, os.R_OK):
+            return path
+    return None
+
+
+def parameters_from_text(text: ParText) -> list[Parameter]:
+    """Build the parameters a parsed file defines, checking every field.
+
+    Raises
+    ------
+    ParFileError
+        Listing every line with a bad type, mode or value, and duplicates.
+    """
+    parameters: list[Parameter] = []
+    seen: set[str] = set()
+    problems: list[tuple[int, str, str]] = []
+    for line in text.parameter_lines:
+        try:
+            par = _parameter_from_line(line)
+            if par.name in seen:
+                raise ValueError(f'parameter "{par.name}" is defined twice')
+            seen.add(par.name)
+            parameters.append(par)
+        except (ValueError, ParameterError) as err:
+            problems.append((line.lineno, line.raw.rstrip("\r\n"), str(err)))
+    if problems:
+        raise ParFileError(text.source, problems)
+    return parameters
+
+
+def _parameter_from_line(line: ParLine) -> Parameter:
+    name, code, mode, value, minimum, maximum, prompt = line.fields or ()
+    if not name:
+        raise ValueError("the parameter has no name")
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r} is not one of {' '.join(sorted(MODES))}")
+    ptype = get_type(code)
+    text = ptype.convert(value, name)
+    ptype.check_limits(text, minimum, maximum, name)
+    if name == "mode" and text.strip() not in MODE_VALUES:
+        raise ValueError(f"the mode parameter's value {text!r} is not one of "
+                         f"{' '.join(sorted(MODE_VALUES))}")
+    return Parameter(name, ptype, mode, text, minimum, maximum, prompt, initial=text)
+
+
+def load_parameters(tool: str, *, search: SearchPath | None = None,
+                    prompter: Prompter | None = None,
+                    warn: Callable[[str], None] | None = None) -> ParameterSet:
+    """Load *tool*'s parameters: the definition, then the values the user learned.
+
+    Parameters
+    ----------
+    tool : str
+        The tool name; its file is ``<tool>.par``.
+    search : SearchPath, optional
+        Default: from the environment.
+    prompter : Prompter, optional
+        Asks for query parameters when they are read.
+    warn : callable, optional
+        Receives each warning (also kept in ``ParameterSet.warnings``).
+
+    Raises
+    ------
+    ParameterError
+        When no ``<tool>.par`` is found.
+    ParFileError
+        When the defining file cannot be parsed.
+    """
+    search = search or SearchPath.from_environment()
+    defining = search.defining_file(tool)
+    if defining is None:
+        folders = ", ".join(search.user + search.system)
+        raise ParameterError(f'parameter file "{tool}.par" not found (searched: {folders})')
+    layout = read_par(defining)
+    pset = ParameterSet(tool, parameters_from_text(layout), layout,
+                        prompter=prompter, warn=warn)
+    pset.search = search
+    user = search.user_file(tool)
+    if user is not None and not _same_file(user, defining):
+        for name, text, pinned in _learned(user, pset):
+            pset.assign(pset[name], text, ValueSource.LEARNED)
+            pset[name].pinned = pinned
+    pset.mark_loaded()
+    return pset
+
+
+def _learned(path: str, definition: ParameterSet) -> list[tuple[str, str, bool]]:
+    """The values of the user copy at *path* that still fit *definition*.
+
+    Returns (name, text, pinned) for each value to take.  Anything dropped
+    is reported through ``definition.warn``, naming the file and line.
+    """
+    try:
+        user_text = read_par(path)
+        user_pars = ParameterSet(definition.tool, parameters_from_text(user_text))
+    except (OSError, ParFileError) as err:
+        definition.warn(f"ignoring the parameter file {path}, it cannot be read: {err}")
+        return []
+    lines = {line.fields[0]: line.lineno for line in user_text.parameter_lines if line.fields}
+    taken = []
+    for upar in user_pars:
+        if not user_pars.is_learn(upar):
+            continue
+        where = f"{path}:{lines.get(upar.name, '?')}"
+        if upar.name not in definition:
+            definition.warn(f'{where}: dropped learned "{upar.name}": '
+                            f"the tool has no such parameter any more")
+            continue
+        par = definition[upar.name]
+        if par.type != upar.type:
+            definition.warn(f'{where}: dropped learned "{upar.name}" = {upar.text!r}: '
+                            f"its type is now {par.ptype.name}")
+            continue
+        try:
+            par.ptype.check_limits(par.ptype.convert(upar.text, par.name),
+                                   par.minimum, par.maximum, par.name)
+        except ParameterError as err:
+            definition.warn(f'{where}: dropped learned "{upar.name}": {err}')
+            continue
+        taken.append((par.name, upar.text, not definition.is_learn(par)))
+    return taken
+
+
+def save_learned(pset: ParameterSet) -> str | None:
+    """Merge the values *pset* learned in this run into the user's copy.
+
+    Returns the path written, or None when there was nothing to learn or no
+    writable user folder (a warning says so then).
+    """
+    values = pset.learned_values()
+    if not values:
+        return None
+    return write_values(pset, values, pinned=())
+
+
+def write_values(pset: ParameterSet, values: Mapping[str, str], *,
+                 pinned: tuple[str, ...] | set[str] = ()) -> str | None:
+    """Write *values* into the user's copy of *pset*'s file, merging by name.
+
+    Under a lock held over read, merge and write, the current user copy is
+    read again (another process may have saved since this one loaded), the
+    given values replace those of their names, and the file is replaced
+    atomically.  Names in *pinned* are marked learned (mode letter ``l``)
+    so that a hidden value set with ``iactpar set`` is used by the tool.
+    """
+    from filelock import FileLock, Timeout
+
+    search = pset.search or SearchPath.from_environment()
+    folder = search.save_folder()
+    if folder is None:
+        pset.warn(f"no writable folder for {pset.tool}.par "
+                  f"(tried: {', '.join(search.user) or 'none'}); parameters not learned")
+        return None
+    target = os.path.join(folder, f"{pset.tool}.par")
+    layout = pset.layout or parse_par("", source=pset.tool)
+    try:
+        with FileLock(target + ".lock", timeout=LOCK_TIMEOUT):
+            current: dict[str, str] = {}
+            marked = set(pinned)
+            if _same_file(target, layout.source):
+                # The user copy is the definition itself: start from its
+                # current text, which another process may have changed.
+                layout = read_par(target)
+            elif os.path.isfile(target):
+                for name, text, was_pinned in _learned(target, _fresh_copy(pset)):
+                    current[name] = text
+                    if was_pinned:
+                        marked.add(name)
+            current.update(values)
+            write_atomically(target, _render(layout, current, marked))
+    except Timeout:
+        pset.warn(f"{target} is locked by another process; parameters not learned")
+        return None
+    except OSError as err:
+        pset.warn(f"cannot write {target}: {err}; parameters not learned")
+        return None
+    return target
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _fresh_copy(pset: ParameterSet) -> ParameterSet:
+    """A set with *pset*'s definition and defaults, to read a user copy against."""
+    fresh = parameters_from_text(pset.layout) if pset.layout is not None else []
+    return ParameterSet(pset.tool, fresh, pset.layout, warn=pset.warn)
+
+
+def _render(layout: ParText, values: Mapping[str, str], pinned: set[str]) -> str:
+    """The text of *layout* with *values* written into their lines."""
+    lines = []
+    for line in layout.lines:
+        if line.fields is not None:
+            name, mode, default = line.fields[0], line.fields[2], line.fields[3]
+            if name in values and values[name] != default:
+                line = line.with_field(3, values[name])
+            if name in pinned and "l" not in mode:
+                line = line.with_field(2, mode + "l")
+        lines.append(line.raw)
+    text = "".join(lines)
+    return text if not text or text.endswith(("\n", "\r")) else text + "\n"

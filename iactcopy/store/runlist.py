@@ -1,0 +1,124 @@
+"""Run lists: plain text files of observation IDs, one a line.
+
+csfindobs writes them, csiactcopy and csiactobs read them.  The reader
+follows contract §2 "Run lists", which fixes tools.md W-44: a line is blank,
+a ``#`` comment after optional blanks, or an ID as its first token (a blank,
+tab or comma ends the token) with anything after it ignored.  Every other
+line is reported, all of them in one error, with file and line number.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable
+
+from iactcopy.atomicfile import write_atomically
+from iactcopy.errors import RunListError
+
+__all__ = ["read_runlist", "write_runlist"]
+
+log = logging.getLogger(__name__)
+
+_TOKEN = re.compile(r"[^\s,]+")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+# Enough to fix a file; the full list would not fit on one error line.
+_MAX_REPORTED = 5
+
+
+def read_runlist(path: str | os.PathLike) -> list[int]:
+    """Read the observation IDs of a run list file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The run list file (UTF-8 text; a byte-order mark is allowed).
+
+    Returns
+    -------
+    list of int
+        The IDs in file order, each once (a repeated ID keeps its first place).
+
+    Raises
+    ------
+    RunListError
+        When the file cannot be read, or when lines are neither blank, nor
+        comments, nor start with an integer; the message reads
+        ``<file>:<line>: <what is wrong>: '<line>'``. The exception's
+        ``problems`` attribute lists every bad line as (number, line, reason).
+
+    Examples
+    --------
+    A file holding ``# Crab``, ``23523 first``, ``  23526,23559`` and
+    ``23523`` gives ``[23523, 23526]``.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as stream:
+            text = stream.read()
+    except OSError as err:
+        reason = "is a folder, not a file" if os.path.isdir(path) else \
+            f"cannot be read ({err.strerror or err})"
+        raise RunListError(f'Run list file "{path}" {reason}.') from err
+    ids: list[int] = []
+    problems: list[tuple[int, str, str]] = []
+    # open() already turned \r\n and \r into \n; splitlines() would also split
+    # on form feeds and the like and shift the line numbers editors show.
+    for number, line in enumerate(text.split("\n"), start=1):
+        content = line.strip()
+        if not content or content.startswith("#"):
+            continue
+        token = _TOKEN.match(content).group()
+        if _INTEGER.fullmatch(token):
+            ids.append(int(token))
+        else:
+            problems.append((number, line, f"{token!r} is not an observation ID (an integer "
+                                            "as first token, or a # comment)"))
+    if problems:
+        error = RunListError(_describe_problems(path, problems))
+        error.source, error.problems = path, problems
+        raise error
+    unique = list(dict.fromkeys(ids))
+    if len(unique) < len(ids):
+        log.info('Run list "%s": %d repeated ID(s) ignored.', path, len(ids) - len(unique))
+    return unique
+
+
+def _describe_problems(path: str, problems: list[tuple[int, str, str]]) -> str:
+    parts = [f"{path}:{number}: {why}: {line!r}" for number, line, why in
+             problems[:_MAX_REPORTED]]
+    if len(problems) > _MAX_REPORTED:
+        more = ", ".join(str(number) for number, _, _ in problems[_MAX_REPORTED:])
+        parts.append(f"and bad lines {more}")
+    return "; ".join(parts)
+
+
+def write_runlist(path: str | os.PathLike, ids: Iterable[int], header: str | None = None) -> None:
+    """Write a run list atomically: a ``#`` header, then one ID a line, ascending.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write; an existing file is replaced as a whole.
+    ids : iterable of int
+        The observation IDs; a repeated ID is written once.
+    header : str, optional
+        Text for the comment lines at the top; each of its lines gets a
+        ``# `` prefix. Default: no header.
+
+    Raises
+    ------
+    TypeError
+        When an ID is not an integer.
+    OSError
+        When the file cannot be written; an existing file is then unchanged.
+    """
+    values = []
+    for value in ids:
+        if isinstance(value, bool) or not hasattr(value, "__index__"):
+            raise TypeError(f"observation IDs must be integers, not {value!r}")
+        values.append(int(value))
+    lines = [f"# {line}".rstrip() for line in header.splitlines()] if header else []
+    lines.extend(str(value) for value in sorted(set(values)))
+    write_atomically(path, "".join(line + "\n" for line in lines))

@@ -1,0 +1,672 @@
+"""Copy files from a store into a local folder: plan, then copy, then report.
+
+:func:`plan_copy` compares each remote file with its local copy and decides an
+action; :func:`copy_files` carries out the ``"copy"`` actions, in parallel,
+and returns a :class:`CopyReport`. Progress goes to a :class:`Callback`,
+whose default does nothing.
+
+Decisions (README §2, "Data stores and copying"; tools.md W-15 to W-23):
+
+* A local file is **up to date** when its size equals the remote size and
+  its modification time is within :data:`MTIME_TOLERANCE` (1 s) of the
+  remote one. Copies from a local source keep the time to the nanosecond, so
+  there the test is exact in practice; the tolerance absorbs whole-second
+  times (HTTP, sftp, sshfs), float rounding, and local file systems that
+  store whole seconds (rsync's ``--modify-window=1``). A remote file
+  replaced within the same second by one of the same size is not noticed.
+  When the remote gives no time at all, equal sizes mean up to date.
+* A local file that differs (size or time) is re-copied with
+  ``clobber=True``; with ``clobber=False`` it is **kept**, whatever the
+  difference, and reported so the caller can count it as a differing file
+  kept and suggest ``clobber=yes``.
+* Every file is written to ``<target>.part`` beside its target, its byte
+  count checked, its time set, owner write permission added (remote bits
+  otherwise kept, W-23), and renamed onto the target. Data files are not
+  fsync'ed. A kill leaves at most a ``.part``; the target is never truncated.
+* Several processes may copy into one folder at once. Whoever writes
+  ``<target>.part`` holds an exclusive ``flock`` on it; the others wait, then
+  look at the target again (it is usually up to date by then). A ``.part``
+  is truncated, renamed or removed only by a holder of its lock who has
+  checked that the locked file still is the one at that name. A run that
+  reaches its end removes the ``.part`` files that nobody holds in the
+  folders it used (those of killed runs). Names starting with ``.`` are left
+  alone unless they belong to this run's files: those are the temporaries of
+  :mod:`iactcopy.atomicfile`, which other writers own.
+* Nothing is written outside ``outpath``: a path that is unsafe, or a
+  target folder that resolves (through symbolic links) outside ``outpath``,
+  is refused. Remote names ending in ``.part`` are refused too, because
+  they would clash with the temporaries.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import errno
+import fcntl
+import logging
+import os
+import stat
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from iactcopy.store.sources import FileInfo, Source, UnsafePath, check_relpath, is_inside
+
+__all__ = [
+    "ACTIONS",
+    "MTIME_TOLERANCE",
+    "NO_CALLBACK",
+    "OUTCOMES",
+    "PART_SUFFIX",
+    "Callback",
+    "CopyPlan",
+    "CopyReport",
+    "PlanEntry",
+    "copy_files",
+    "plan_copy",
+]
+
+log = logging.getLogger(__name__)
+
+COPY, UP_TO_DATE, KEPT, MISSING, REFUSED = "copy", "up to date", "kept", "missing", "refused"
+ACTIONS = (COPY, UP_TO_DATE, KEPT, MISSING, REFUSED)
+"""What :func:`plan_copy` decides for a file."""
+
+COPIED, FAILED = "copied", "failed"
+OUTCOMES = (COPIED, UP_TO_DATE, KEPT, MISSING, REFUSED, FAILED)
+"""What happened to a file in :func:`copy_files`."""
+
+MTIME_TOLERANCE = 1.0
+"""Seconds by which the local and remote modification times may differ."""
+_TOLERANCE_NS = round(MTIME_TOLERANCE * 1e9)
+
+PART_SUFFIX = ".part"
+"""Ending of the temporary file a copy is written to."""
+
+_REPORT_FIELDS = {COPIED: "copied", UP_TO_DATE: "up_to_date", KEPT: "kept",
+                  MISSING: "missing", REFUSED: "refused", FAILED: "failed"}
+_RESERVED_NAMES = frozenset({".iactcopy.lock"})
+_LOCK_POLL = (0.01, 0.2)  # first and longest pause while waiting for a .part lock
+_WAIT_POLL = 0.25  # longest stretch the main thread sleeps, so Ctrl-C is seen
+
+
+class Callback:
+    """Receives progress; every method of this base class does nothing.
+
+    :func:`copy_files` calls it from one thread at a time, though not
+    necessarily from the main thread.
+    """
+
+    def set_size(self, total_bytes: int) -> None:
+        """The number of bytes to copy in all, given once before the first file."""
+
+    def relative_update(self, nbytes: int) -> None:
+        """*nbytes* more bytes are done.
+
+        A file that fails, or needs no copy after all, counts as done with
+        its remaining bytes, so the updates add up to the size given to
+        :meth:`set_size`.
+        """
+
+    def file_done(self, entry: PlanEntry, outcome: str) -> None:
+        """A file is settled; *outcome* is one of :data:`OUTCOMES`.
+
+        Called for every plan entry: first for those with nothing to copy,
+        then for each copy as it ends.
+        """
+
+
+NO_CALLBACK = Callback()
+"""The callback that does nothing: the default of :func:`copy_files`."""
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    """One file of a plan.
+
+    Attributes
+    ----------
+    relpath : str
+        The file relative to the store root (normalised), as given if refused.
+    target : str or None
+        Where it goes locally, None when refused.
+    action : str
+        One of :data:`ACTIONS`.
+    reason : str
+        Why, in words for a log.
+    info : FileInfo or None
+        The remote size and time, None when missing or refused.
+    """
+
+    relpath: str
+    target: str | None
+    action: str
+    reason: str
+    info: FileInfo | None = None
+
+    @property
+    def size(self) -> int | None:
+        """The remote size in bytes, or None."""
+        return None if self.info is None else self.info.size
+
+    @property
+    def mtime(self) -> float | None:
+        """The remote modification time, or None."""
+        return None if self.info is None else self.info.mtime
+
+
+@dataclass
+class CopyPlan:
+    """What :func:`copy_files` will do, file by file, sorted by path.
+
+    Attributes
+    ----------
+    outpath : str
+        The local folder (absolute).
+    clobber : bool
+        Whether differing local files are replaced.
+    entries : list of PlanEntry
+    """
+
+    outpath: str
+    clobber: bool
+    entries: list = field(default_factory=list)
+
+    def with_action(self, action: str) -> list:
+        """The entries whose action is *action* (one of :data:`ACTIONS`)."""
+        if action not in ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(map(repr, ACTIONS))}, "
+                             f"not {action!r}")
+        return [e for e in self.entries if e.action == action]
+
+    @property
+    def to_copy(self) -> list:
+        """The entries to copy."""
+        return self.with_action(COPY)
+
+    @property
+    def bytes_to_copy(self) -> int:
+        """Total remote size of the entries to copy."""
+        return sum(e.size for e in self.entries if e.action == COPY)
+
+    @property
+    def counts(self) -> dict:
+        """Number of entries per action (every action present, maybe 0)."""
+        found = Counter(e.action for e in self.entries)
+        return {action: found[action] for action in ACTIONS}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+@dataclass
+class CopyReport:
+    """What :func:`copy_files` did. Each outcome maps relative paths to reasons.
+
+    Attributes
+    ----------
+    copied, up_to_date, kept, missing, refused, failed : dict of str to str
+        The files of each outcome, sorted by path, with the reason.
+    bytes_copied : int
+        Bytes written into files that were copied.
+    elapsed : float
+        Seconds spent copying.
+    """
+
+    copied: dict = field(default_factory=dict)
+    up_to_date: dict = field(default_factory=dict)
+    kept: dict = field(default_factory=dict)
+    missing: dict = field(default_factory=dict)
+    refused: dict = field(default_factory=dict)
+    failed: dict = field(default_factory=dict)
+    bytes_copied: int = 0
+    elapsed: float = 0.0
+
+    def add(self, relpath: str, outcome: str, reason: str) -> None:
+        """Record the *outcome* (one of :data:`OUTCOMES`) of a file."""
+        getattr(self, _REPORT_FIELDS[outcome])[relpath] = reason
+
+    @property
+    def complete(self) -> bool:
+        """True when no file was missing, refused or failed."""
+        return not (self.missing or self.refused or self.failed)
+
+    @property
+    def problems(self) -> list:
+        """``(relpath, "<outcome>: <reason>")`` for each missing, refused or failed file."""
+        found = [(path, f"{outcome}: {reason}")
+                 for outcome, files in ((MISSING, self.missing), (REFUSED, self.refused),
+                                        (FAILED, self.failed))
+                 for path, reason in files.items()]
+        return sorted(found)
+
+    @property
+    def counts(self) -> dict:
+        """Number of files per outcome, keyed by :data:`OUTCOMES`."""
+        return {outcome: len(getattr(self, name)) for outcome, name in _REPORT_FIELDS.items()}
+
+    def _sort(self) -> None:
+        for name in _REPORT_FIELDS.values():
+            setattr(self, name, dict(sorted(getattr(self, name).items())))
+
+
+def plan_copy(source: Source, relpaths: Iterable[str], outpath: str | os.PathLike, *,
+              clobber: bool = False, nthreads: int = 1) -> CopyPlan:
+    """Decide, for each file, whether to copy it into *outpath*.
+
+    Nothing is written. The remote files are looked up with
+    :meth:`Source.info`, the local ones with ``lstat``.
+
+    Parameters
+    ----------
+    source : Source
+        Where the files are read from.
+    relpaths : iterable of str
+        Files relative to the source root; normalised, deduplicated, sorted.
+    outpath : str or path-like
+        The local folder; the file ``a/b`` goes to ``outpath/a/b``.
+    clobber : bool
+        Replace local files that differ from the remote ones. Default is False.
+    nthreads : int
+        Remote look-ups run in parallel in this many threads (worth it for
+        network sources). Default is 1.
+
+    Returns
+    -------
+    CopyPlan
+    """
+    _check_nthreads(nthreads)
+    outpath = os.path.abspath(os.fspath(outpath))
+    real_out = os.path.realpath(outpath)
+    folders = _FolderCheck(outpath, real_out)
+
+    unique: set = set()
+    refused: dict = {}
+    for relpath in relpaths:
+        try:
+            unique.add(_check_target_name(relpath))
+        except UnsafePath as err:
+            refused[err.relpath] = PlanEntry(err.relpath, None, REFUSED, err.why)
+
+    def decide(norm: str) -> PlanEntry:
+        target = os.path.join(outpath, norm)
+        try:
+            folders.check(os.path.dirname(target), norm)
+            info = source.info(norm)
+        except UnsafePath as err:
+            return PlanEntry(norm, None, REFUSED, err.why)
+        except FileNotFoundError:
+            return PlanEntry(norm, target, MISSING, "not found in the remote store")
+        except OSError as err:
+            return PlanEntry(norm, target, MISSING, f"cannot be read: {_describe(err)}")
+        try:
+            local = os.lstat(target)
+        except FileNotFoundError:
+            return PlanEntry(norm, target, COPY, "no local copy", info)
+        except OSError as err:
+            # Say why now; the copy itself will fail with the same cause.
+            return PlanEntry(norm, target, COPY, f"local copy unreadable: {_describe(err)}",
+                             info)
+        action, reason = _compare(local, info, clobber)
+        return PlanEntry(norm, target, action, reason, info)
+
+    names = sorted(unique)
+    if nthreads == 1 or len(names) < 2:
+        entries = [decide(norm) for norm in names]
+    else:
+        with concurrent.futures.ThreadPoolExecutor(nthreads) as pool:
+            entries = list(pool.map(decide, names))
+    entries.extend(refused.values())
+    entries.sort(key=lambda e: e.relpath)
+    plan = CopyPlan(outpath, bool(clobber), entries)
+    log.info("Copy plan for %s: %s; %d bytes to copy", outpath,
+             ", ".join(f"{n} {action}" for action, n in plan.counts.items() if n),
+             plan.bytes_to_copy)
+    return plan
+
+
+def copy_files(plan: CopyPlan, source: Source, *, nthreads: int = 1,
+               callback: Callback = NO_CALLBACK) -> CopyReport:
+    """Copy the files that *plan* marks ``"copy"``, and report on all of them.
+
+    A failing file is recorded and the others go on. Files are written to
+    ``<target>.part`` and renamed when complete (see the module notes for
+    the locking between processes).
+
+    Parameters
+    ----------
+    plan : CopyPlan
+        From :func:`plan_copy`.
+    source : Source
+        The source the plan was made from.
+    nthreads : int
+        Files copied at once. Default is 1.
+    callback : Callback
+        Receives progress, weighted by bytes. Default: nothing.
+
+    Returns
+    -------
+    CopyReport
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C: copies under way stop within one piece and remove their
+        ``.part`` files; nothing else is started.
+    """
+    _check_nthreads(nthreads)
+    started = time.monotonic()
+    report = CopyReport()
+    run = _Run(plan, source, callback)
+    callback.set_size(plan.bytes_to_copy)
+    for entry in plan.entries:
+        if entry.action != COPY:
+            run.settle(report, entry, entry.action, entry.reason, 0)
+    todo = plan.to_copy
+    if nthreads == 1 or len(todo) < 2:
+        for entry in todo:
+            run.settle(report, entry, *run.copy(entry))
+    else:
+        _copy_in_threads(run, todo, nthreads, report)
+    run.remove_stale_parts()
+    report._sort()
+    report.elapsed = time.monotonic() - started
+    log.info("Copied %d files (%d bytes) in %.1f s; %d up to date, %d kept, %d missing, "
+             "%d refused, %d failed", len(report.copied), report.bytes_copied, report.elapsed,
+             len(report.up_to_date), len(report.kept), len(report.missing),
+             len(report.refused), len(report.failed))
+    return report
+
+
+def _copy_in_threads(run: _Run, todo: list, nthreads: int, report: CopyReport) -> None:
+    # Only a few files are queued at a time, so Ctrl-C has little to cancel.
+    queue = iter(todo)
+    pool = concurrent.futures.ThreadPoolExecutor(nthreads, thread_name_prefix="iactcopy")
+    running: dict = {}
+    try:
+        while True:
+            while len(running) < 2 * nthreads:
+                entry = next(queue, None)
+                if entry is None:
+                    break
+                running[pool.submit(run.copy, entry)] = entry
+            if not running:
+                break
+            # A finite wait lets the main thread see Ctrl-C promptly.
+            done, _ = concurrent.futures.wait(
+                running, timeout=_WAIT_POLL, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                run.settle(report, running.pop(future), *future.result())
+    except BaseException:
+        run.cancel.set()
+        for future in running:
+            future.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+class _Cancelled(BaseException):
+    """Stops a copy in a worker thread; a BaseException so no retry loop catches it."""
+
+
+class _SizeMismatch(OSError):
+    pass
+
+
+class _Run:
+    """The state shared by the copies of one :func:`copy_files` call."""
+
+    def __init__(self, plan: CopyPlan, source: Source, callback: Callback):
+        self.plan = plan
+        self.source = source
+        self.callback = callback
+        self.cancel = threading.Event()
+        self.lock = threading.Lock()
+        self.folders = _FolderCheck(plan.outpath, os.path.realpath(plan.outpath))
+
+    def settle(self, report: CopyReport, entry: PlanEntry, outcome: str, reason: str,
+               nbytes: int) -> None:
+        report.add(entry.relpath, outcome, reason)
+        report.bytes_copied += nbytes
+        if outcome == FAILED:
+            log.warning("%s: copy failed: %s", entry.relpath, reason)
+        else:
+            log.debug("%s: %s (%s)", entry.relpath, outcome, reason)
+        with self.lock:
+            self.callback.file_done(entry, outcome)
+
+    def progress(self, nbytes: int) -> None:
+        if self.cancel.is_set():
+            raise _Cancelled
+        with self.lock:
+            self.callback.relative_update(nbytes)
+
+    def copy(self, entry: PlanEntry) -> tuple:
+        """Copy one file; return (outcome, reason, bytes copied)."""
+        sent = _Sent(self)
+        try:
+            outcome, reason = _copy_one(entry, self, sent)
+        except UnsafePath as err:
+            outcome, reason = REFUSED, err.why
+        except OSError as err:
+            outcome, reason = FAILED, _describe(err)
+        if outcome != COPIED and entry.size > sent.total:
+            # Count the rest as done, so the progress still reaches its total.
+            self.progress(entry.size - sent.total)
+        return outcome, reason, sent.total if outcome == COPIED else 0
+
+    def remove_stale_parts(self) -> None:
+        folders: dict = {}
+        for entry in self.plan.entries:
+            if entry.target is not None:
+                folder, name = os.path.split(entry.target)
+                folders.setdefault(folder, set()).add(name + PART_SUFFIX)
+        for folder, ours in sorted(folders.items()):
+            try:
+                with os.scandir(folder) as it:
+                    names = [d.name for d in it
+                             if d.name.endswith(PART_SUFFIX) and d.is_file(follow_symlinks=False)
+                             and (not d.name.startswith(".") or d.name in ours)]
+            except FileNotFoundError:
+                continue
+            for name in names:
+                _remove_if_unused(os.path.join(folder, name))
+
+
+class _Sent:
+    """Forwards the bytes of one file to the run's callback and counts them."""
+
+    def __init__(self, run: _Run):
+        self.run = run
+        self.total = 0
+
+    def relative_update(self, nbytes: int) -> None:
+        self.total += nbytes
+        self.run.progress(nbytes)
+
+
+class _FolderCheck:
+    """Refuses target folders that resolve outside the real outpath (cached)."""
+
+    def __init__(self, outpath: str, real_out: str):
+        self.outpath = outpath
+        self.real_out = real_out
+        self.good: set = set()
+
+    def check(self, folder: str, relpath: str) -> None:
+        if folder not in self.good:
+            self._check(folder, relpath)
+            self.good.add(folder)
+
+    def make(self, folder: str, relpath: str) -> None:
+        """Check the folder, create it, and check it again."""
+        if folder not in self.good:
+            self._check(folder, relpath)
+            os.makedirs(folder, exist_ok=True)
+            # makedirs may have followed a link made meanwhile.
+            self._check(folder, relpath)
+            self.good.add(folder)
+
+    def _check(self, folder: str, relpath: str) -> None:
+        real = os.path.realpath(folder)
+        if not is_inside(real, self.real_out):
+            raise UnsafePath(relpath, f"the local folder {folder!r} leads to {real!r}, "
+                                      f"outside {self.real_out!r}")
+
+
+def _copy_one(entry: PlanEntry, run: _Run, sent: _Sent) -> tuple:
+    run.folders.make(os.path.dirname(entry.target), entry.relpath)
+    part = entry.target + PART_SUFFIX
+    fd = _lock_part(part, run.cancel)
+    owned = True  # the name `part` is still our locked file
+    try:
+        again = _look_again(entry, run.plan.clobber)
+        if again is not None:
+            owned = False
+            os.unlink(part)
+            return again
+        os.ftruncate(fd, 0)
+        with open(fd, "wb", buffering=0, closefd=False) as out:
+            nbytes = run.source.copy_to(entry.relpath, out, sent)
+        if nbytes != entry.size:
+            raise _SizeMismatch(errno.EIO, f"{nbytes} bytes copied, but the remote file has "
+                                           f"{entry.size}: it changed or was cut short")
+        _finish_metadata(fd, part, entry.info)
+        owned = False
+        os.replace(part, entry.target)
+        return COPIED, entry.reason
+    except BaseException:
+        # While we hold its lock, the name is ours to remove; once renamed or
+        # removed, it may already be another process's new file.
+        if owned:
+            try:
+                os.unlink(part)
+            except OSError as err:
+                log.debug("cannot remove %s: %s", part, err)
+        raise
+    finally:
+        os.close(fd)
+
+
+def _lock_part(part: str, cancel: threading.Event) -> int:
+    """Open and lock ``part``; return its descriptor once it is still that file."""
+    pause = _LOCK_POLL[0]
+    while True:
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    # Another process is writing this file: poll, so that a
+                    # cancellation is not stuck behind it.
+                    if cancel.is_set():
+                        raise _Cancelled from None
+                    log.debug("waiting for %s, written by another process", part)
+                    time.sleep(pause)
+                    pause = min(2 * pause, _LOCK_POLL[1])
+            if _same_file(fd, part):
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        # The holder renamed or removed it meanwhile: start again on the new name.
+        os.close(fd)
+
+
+def _same_file(fd: int, path: str) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.lstat(path))
+    except FileNotFoundError:
+        return False
+
+
+def _look_again(entry: PlanEntry, clobber: bool) -> tuple | None:
+    """Return an outcome if the target changed since the plan, else None (copy)."""
+    try:
+        local = os.lstat(entry.target)
+    except FileNotFoundError:
+        return None
+    action, reason = _compare(local, entry.info, clobber)
+    if action == COPY:
+        return None
+    return action, f"{reason} (written meanwhile by another process)"
+
+
+def _finish_metadata(fd: int, path: str, info: FileInfo) -> None:
+    mode = stat.S_IMODE(os.fstat(fd).st_mode) if info.mode is None else info.mode & 0o777
+    os.fchmod(fd, mode | stat.S_IWUSR)
+    mtime_ns = info.mtime_as_ns
+    if mtime_ns is not None:
+        times = (time.time_ns(), mtime_ns)
+        os.utime(fd if os.utime in os.supports_fd else path, ns=times)
+
+
+def _remove_if_unused(part: str) -> None:
+    try:
+        fd = os.open(part, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as err:
+        log.debug("cannot open %s to check it: %s", part, err)
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if _same_file(fd, part):
+            os.unlink(part)
+            log.info("removed %s, left by an interrupted copy", part)
+    except BlockingIOError:
+        pass  # a live copy is writing it
+    except OSError as err:
+        log.warning("cannot remove %s, left by an interrupted copy: %s", part, err)
+    finally:
+        os.close(fd)
+
+
+def _compare(local: os.stat_result, info: FileInfo, clobber: bool) -> tuple:
+    """Return (action, reason) for an existing local path and its remote file."""
+    if stat.S_ISDIR(local.st_mode):
+        return REFUSED, "the local path is a folder"
+    if stat.S_ISLNK(local.st_mode):
+        why = "the local path is a symbolic link"
+    elif not stat.S_ISREG(local.st_mode):
+        return REFUSED, "the local path is not a regular file"
+    elif local.st_size != info.size:
+        why = f"size differs (local {local.st_size}, remote {info.size} bytes)"
+    else:
+        remote_ns = info.mtime_as_ns
+        if remote_ns is None:
+            return UP_TO_DATE, "same size (the remote gives no time)"
+        delta = local.st_mtime_ns - remote_ns
+        if abs(delta) <= _TOLERANCE_NS:
+            return UP_TO_DATE, "same size and time"
+        why = f"time differs ({delta / 1e9:+.3f} s local - remote)"
+    if clobber:
+        return COPY, why
+    return KEPT, f"{why}; kept because clobber=no"
+
+
+def _check_target_name(relpath: str) -> str:
+    norm = check_relpath(relpath)
+    name = norm.rsplit("/", 1)[-1]
+    if name.endswith(PART_SUFFIX):
+        raise UnsafePath(relpath, f"names ending in {PART_SUFFIX!r} are kept for temporaries")
+    if norm in _RESERVED_NAMES:
+        raise UnsafePath(relpath, "the name is kept for the lock of the local store")
+    return norm
+
+
+def _check_nthreads(nthreads: int) -> None:
+    if isinstance(nthreads, bool) or not isinstance(nthreads, int) or nthreads < 1:
+        raise ValueError(f"nthreads must be an integer of at least 1, not {nthreads!r}")
+
+
+def _describe(err: BaseException) -> str:
+    if isinstance(err, UnsafePath):
+        return err.why
+    if isinstance(err, OSError) and err.strerror:
+        where = f": {err.filename}" if err.filename else ""
+        return f"{err.strerror}{where}"
+    return str(err) or type(err).__name__
