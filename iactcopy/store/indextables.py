@@ -831,7 +831,7 @@ class FitsTable:
 
 
 def write_fits_tables(path: str | os.PathLike, tables: Sequence[FitsTable], *,
-                      compresslevel: int = 6, fsync: bool = True) -> None:
+                      append: bytes = b"", compresslevel: int = 6, fsync: bool = True) -> None:
     """Write an empty primary HDU and binary tables to a FITS file, atomically.
 
     fitsio writes a temporary ``.part`` file in the target folder; its bytes
@@ -845,11 +845,17 @@ def write_fits_tables(path: str | os.PathLike, tables: Sequence[FitsTable], *,
         The file to write; a name ending in ``.gz`` gives a gzip file.
     tables : sequence of FitsTable
         The extensions, in order.
+    append : bytes
+        Complete extensions (header and data, in 2880-byte blocks) to add
+        after `tables`, e.g. ones rendered once and shared by many files.
+        Default: none.
     compresslevel : int
         gzip level, 1 (fast) to 9 (small). Default is 6.
     fsync : bool
         Flush the file to disk before the rename. Default is True.
     """
+    if len(append) % 2880:
+        raise ValueError(f"append must be whole 2880-byte FITS blocks, not {len(append)} bytes")
     path = os.fspath(path)
     folder = os.path.dirname(path) or "."
     name = os.path.basename(path)
@@ -867,8 +873,10 @@ def write_fits_tables(path: str | os.PathLike, tables: Sequence[FitsTable], *,
                 with gzip.GzipFile(filename=name[:-3], mode="wb", fileobj=target,
                                    compresslevel=compresslevel) as packed:
                     shutil.copyfileobj(source, packed, 1 << 20)
+                    packed.write(append)
             else:
                 shutil.copyfileobj(source, target, 1 << 20)
+                target.write(append)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(plain)

@@ -1,0 +1,155 @@
+"""A remote data store and the observations selected from one of its productions.
+
+:class:`RemoteStore` is the one place that goes from a master file (path
+today, URL through :mod:`iactcopy.store.sources` later) to a production with
+its two index tables.  :class:`Selection` holds the rows of the observations
+to copy and the files they need, and tells which observations arrived
+complete once the files were copied.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from iactcopy.errors import DataStoreError
+from iactcopy.store.indextables import IndexTable, resolve_file_paths
+from iactcopy.store.master import MasterIndex, Production
+from iactcopy.store.sources import LocalSource, Source, UnsafePath, check_relpath
+
+__all__ = ["DOC_FILES", "RemoteStore", "Selection"]
+
+log = logging.getLogger(__name__)
+
+#: Files beside the master file that travel with any copy: data releases carry
+#: their terms of use there (H.E.S.S. DL3 DR1: "must be included in all copies").
+DOC_FILES = ("README", "README.txt", "README.md", "README.rst", "LICENSE", "LICENSE.txt")
+
+
+class RemoteStore:
+    """A data store to copy from: its master index and where its files are read.
+
+    Parameters
+    ----------
+    master : MasterIndex
+        The parsed master file.
+    source : Source
+        Reads the files below the folder of the master file.
+    """
+
+    def __init__(self, master: MasterIndex, source: Source):
+        self.master = master
+        self.source = source
+
+    @classmethod
+    def open(cls, remote_master: str) -> RemoteStore:
+        """Open the store whose master file is *remote_master*.
+
+        Raises
+        ------
+        DataStoreError
+            When the master file is missing or not a valid master index.
+        """
+        if not os.path.isfile(remote_master):
+            raise DataStoreError(
+                f'FITS data not available. No master index file found in "{remote_master}". '
+                "Make sure the remote file system is properly mounted.")
+        master = MasterIndex.read(remote_master)
+        return cls(master, LocalSource(os.path.dirname(os.path.abspath(remote_master))))
+
+    def production(self, name: str) -> Production:
+        """The production *name*; DataStoreError lists the available ones."""
+        production = self.master.production(name)
+        for key in ("hduindx", "obsindx"):
+            try:
+                check_relpath(getattr(production, key))
+            except UnsafePath as err:
+                raise DataStoreError(
+                    f'{key} "{getattr(production, key)}" of production "{name}" in '
+                    f"{self.master.path} lies outside the store: {err}") from err
+        return production
+
+    def index_path(self, relpath: str) -> str:
+        """Where an index file named in the master file is read from."""
+        return self.source.local_path(relpath)
+
+    def select(self, production: Production, obs_ids: Iterable[int] | None = None) -> Selection:
+        """The observations of *production* to copy: those of *obs_ids*, or all.
+
+        An observation is selected when both index tables list it; the
+        requested IDs that either table lacks are in ``Selection.absent``.
+
+        Raises
+        ------
+        IndexTableError
+            When an index table cannot be read.
+        """
+        hdu = IndexTable.read(self.index_path(production.hduindx), "HDU")
+        obs = IndexTable.read(self.index_path(production.obsindx), "OBS")
+        both = np.intersect1d(hdu.obs_ids, obs.obs_ids)
+        if obs_ids is None:
+            wanted, absent = both, []
+            lonely = np.setxor1d(hdu.obs_ids, obs.obs_ids)
+            if len(lonely):
+                log.warning("%d observation(s) are listed in only one of the two index "
+                            "tables and are not copied: %s", len(lonely),
+                            _id_list(lonely))
+        else:
+            requested = np.asarray(list(obs_ids), dtype=np.int64)
+            found = np.isin(requested, both)
+            wanted, absent = requested[found], [int(i) for i in requested[~found]]
+        hdu, obs = hdu.select(wanted), obs.select(wanted)
+        index_dir = posixpath.dirname(check_relpath(production.hduindx))
+        files, unsafe = resolve_file_paths(hdu, index_dir=index_dir)
+        return Selection(production, hdu, obs, absent, files, unsafe)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The remote rows of the observations to copy, and their files.
+
+    Attributes
+    ----------
+    production : Production
+    hdu, obs : IndexTable
+        The remote HDU and OBS rows of the selected observations.
+    absent : list of int
+        Requested IDs that the remote indexes lack.
+    files : numpy.ndarray of str
+        Per HDU row, its file relative to the store root ("" for none).
+    unsafe : numpy.ndarray of bool
+        Per HDU row, whether that path leaves the store (it is refused).
+    """
+
+    production: Production
+    hdu: IndexTable
+    obs: IndexTable
+    absent: list[int]
+    files: np.ndarray
+    unsafe: np.ndarray
+
+    @property
+    def obs_ids(self) -> np.ndarray:
+        """The selected observation IDs, ascending."""
+        return np.unique(self.obs.obs_ids)
+
+    @property
+    def relpaths(self) -> list[str]:
+        """The distinct files to copy, sorted (unsafe ones too: they are refused and reported)."""
+        return sorted(set(self.files[self.files != ""].tolist()))
+
+    def complete(self, failed: Iterable[str]) -> np.ndarray:
+        """The observations none of whose files is in *failed* nor unsafe."""
+        bad_rows = self.unsafe | np.isin(self.files, np.asarray(list(failed), dtype=str))
+        bad_obs = np.unique(self.hdu.obs_ids[bad_rows])
+        return np.setdiff1d(self.obs_ids, bad_obs)
+
+
+def _id_list(ids: np.ndarray, most: int = 10) -> str:
+    shown = ", ".join(str(int(i)) for i in ids[:most])
+    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")

@@ -1,0 +1,184 @@
+"""The local store that csiactcopy builds: its indexes and master file, kept consistent.
+
+After the files were copied, :func:`update_local_store` merges the remote
+rows of the observations that arrived complete into the local indexes and
+writes the production's entry into the local ``master.json``, all under the
+lock ``outpath/.iactcopy.lock`` and each file replaced atomically, so that
+runs into one ``outpath`` at the same time lose nothing (tools.md W-29,
+W-30).  The result is always consistent (contract §2): every row of the
+local HDU index points to a file present locally, the OBS index lists
+exactly the observations of the HDU index, and other productions of the
+local master are kept untouched (W-45).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from iactcopy.errors import DataStoreError
+from iactcopy.store.datastore import Selection
+from iactcopy.store.indextables import (
+    IndexTable,
+    MergeStats,
+    has_index_table,
+    merge_index,
+    resolve_file_paths,
+)
+from iactcopy.store.master import MasterIndex, Production
+
+__all__ = ["LOCK_NAME", "LocalUpdate", "check_local_store", "update_local_store"]
+
+log = logging.getLogger(__name__)
+
+#: The lock file of a local store, held while its indexes and master change.
+LOCK_NAME = ".iactcopy.lock"
+#: How long a run waits for another run's index update (seconds).
+LOCK_TIMEOUT = 600.0
+MASTER_NAME = "master.json"
+
+
+@dataclass
+class LocalUpdate:
+    """What :func:`update_local_store` did, for the log.
+
+    Attributes
+    ----------
+    hdu_path, obs_path : str
+        The local index files.
+    hdu_stats, obs_stats : MergeStats or None
+        The merges, None when nothing was written.
+    dropped_rows : int
+        Local HDU rows dropped because their file is not present locally.
+    master_entries : list of (str, str)
+        Each production of the local master and what became of it:
+        ``Added``, ``Updated``, ``Available`` or ``Not available``.
+    """
+
+    hdu_path: str
+    obs_path: str
+    hdu_stats: MergeStats | None = None
+    obs_stats: MergeStats | None = None
+    dropped_rows: int = 0
+    master_entries: list[tuple[str, str]] = field(default_factory=list)
+
+
+def local_paths(outpath: str, production: Production) -> tuple[str, str, str]:
+    """The local master, HDU index and OBS index paths: the remote layout mirrored."""
+    return (os.path.join(outpath, MASTER_NAME), os.path.join(outpath, production.hduindx),
+            os.path.join(outpath, production.obsindx))
+
+
+def check_local_store(outpath: str, production: Production) -> None:
+    """Check, before anything is copied, that the local master and indexes can be read.
+
+    A corrupt local store found only after copying gigabytes is a waste
+    (tools.md W-28).  Missing files are fine: they are created.
+
+    Raises
+    ------
+    DataStoreError
+        When ``outpath`` is not a folder, or a local master or index exists
+        but cannot be read.
+    """
+    if os.path.exists(outpath) and not os.path.isdir(outpath):
+        raise DataStoreError(f'outpath "{outpath}" exists and is not a folder')
+    master, hdu, obs = local_paths(outpath, production)
+    if os.path.exists(master):
+        MasterIndex.read(master)
+    for path, kind in ((hdu, "HDU"), (obs, "OBS")):
+        if os.path.exists(path):
+            IndexTable.read(path, kind)
+
+
+def update_local_store(outpath: str, selection: Selection, complete: np.ndarray, *,
+                       clobber: bool, remote_master: MasterIndex) -> LocalUpdate:
+    """Merge the complete observations into the local indexes and master file.
+
+    Parameters
+    ----------
+    outpath : str
+        The local store folder.
+    selection : Selection
+        The remote rows that were to be copied.
+    complete : numpy.ndarray of int
+        The observations whose files all arrived.
+    clobber : bool
+        Whether remote rows replace the local rows of their observation.
+    remote_master : MasterIndex
+        The remote master, whose other top-level keys a new local master takes.
+    """
+    from filelock import FileLock
+
+    production = selection.production
+    master_path, hdu_path, obs_path = local_paths(outpath, production)
+    update = LocalUpdate(hdu_path, obs_path)
+    with FileLock(os.path.join(outpath, LOCK_NAME), timeout=LOCK_TIMEOUT):
+        local_hdu = _read_if_present(hdu_path, "HDU")
+        local_obs = _read_if_present(obs_path, "OBS")
+        if local_hdu is None and not len(complete):
+            return update
+        hdu, update.hdu_stats = merge_index(local_hdu, selection.hdu.select(complete),
+                                            clobber=clobber)
+        obs, update.obs_stats = merge_index(local_obs, selection.obs.select(complete),
+                                            clobber=clobber)
+        hdu, update.dropped_rows = _present_rows(hdu, outpath, production)
+        obs = obs.select(np.unique(hdu.obs_ids))
+        for path in (hdu_path, obs_path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        hdu.write(hdu_path)
+        obs.write(obs_path)
+        update.master_entries = _update_master(master_path, production, remote_master)
+    return update
+
+
+def _read_if_present(path: str, kind: str) -> IndexTable | None:
+    return IndexTable.read(path, kind) if os.path.exists(path) else None
+
+
+def _present_rows(hdu: IndexTable, outpath: str, production: Production
+                  ) -> tuple[IndexTable, int]:
+    """Drop the rows whose file is not present locally; return the table and the count."""
+    index_dir = posixpath.dirname(production.hduindx)
+    files, unsafe = resolve_file_paths(hdu, index_dir=index_dir)
+    distinct = np.unique(files[(files != "") & ~unsafe])
+    present = np.asarray([os.path.isfile(os.path.join(outpath, f)) for f in distinct.tolist()],
+                         dtype=bool)
+    keep = ~unsafe & ((files == "") | np.isin(files, distinct[present]))
+    dropped = int((~keep).sum())
+    if dropped:
+        log.warning("%d local HDU index row(s) point to files that are not present locally; "
+                    "they are left out of the local index", dropped)
+        return hdu.select_rows(keep), dropped
+    return hdu, 0
+
+
+def _update_master(path: str, production: Production, remote: MasterIndex
+                   ) -> list[tuple[str, str]]:
+    entry = {"name": production.name, "hduindx": production.hduindx,
+             "obsindx": production.obsindx, **production.extras}
+    if os.path.exists(path):
+        master = MasterIndex.read(path)
+        status = "Updated" if production.name in master else "Added"
+    else:
+        document = {key: value for key, value in remote.document.items() if key != "datasets"}
+        master = MasterIndex({**document, "datasets": []}, path)
+        status = "Added"
+    master = master.with_production(entry)
+    master.write(path)
+    return [(other.name, status if other.name == production.name else _availability(other))
+            for other in master.productions]
+
+
+def _availability(production: Production) -> str:
+    usable = (has_index_table(production.hdu_index_path, "HDU")
+              and has_index_table(production.obs_index_path, "OBS"))
+    if not usable:
+        log.warning('production "%s" of the local master is not available (its index files '
+                    "cannot be read); its entry is kept", production.name)
+    return "Available" if usable else "Not available"
+
