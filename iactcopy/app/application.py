@@ -24,11 +24,11 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from iactcopy import __version__
-from iactcopy.app.formatting import header_lines
+from iactcopy.app.formatting import header_lines, parformat
 from iactcopy.app.logger import TERSE, Logger, LogHandler
 from iactcopy.errors import IactcopyError
 from iactcopy.params.cmdline import apply_arguments
@@ -69,20 +69,29 @@ class Application:
     name: ClassVar[str] = ""
     #: One paragraph for ``--help``.
     description: ClassVar[str] = ""
+    #: How many run() calls are in progress in this process, for ``str(app)``.
+    _running: ClassVar[int] = 0
 
     def __init__(self, argv: Sequence[str] | None = None, **values: Any):
         self._wall_start = time.monotonic()
         self._cpu_start = time.process_time()
         self._pending_warnings: list[str] = []
+        #: True inside execute(): a tool then asks for its output files up front,
+        #: together with its inputs, as ctools does (parameters.md §3.3).
+        self.read_ahead = False
         self.log = Logger()
+        #: The command-line form's program name and arguments, for ``str(app)``.
+        self._argv: list[str] | None = None
         self._pars: ParameterSet = load_parameters(
             self.name, prompter=StreamPrompter(), warn=self._parameter_warning)
         for key, value in values.items():
             self[key] = value
         if argv is not None:
             items = list(argv)
+            command = self.name
             if items and not is_argument(items[0]):
-                items = items[1:]
+                command, items = items[0].strip(), items[1:]
+            self._argv = [command, *(item.strip() for item in items)]
             apply_arguments(self._pars, items)
             self.logFileOpen()
 
@@ -97,8 +106,16 @@ class Application:
         """The live parameter set (not a copy)."""
         return self._pars
 
-    def pardict(self) -> dict[str, Any]:
-        """Each parameter's current value, typed where it is valid; nothing is prompted."""
+    def pardict(self, values: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """Each parameter's current value, typed where it is valid; nothing is prompted.
+
+        ``pardict(values)`` instead sets each item, as ``app[name] = value``
+        does, and returns None (application.md §8).
+        """
+        if values is not None:
+            for name, value in values.items():
+                self[name] = value
+            return None
         result: dict[str, Any] = {}
         for par in self._pars:
             valid = par.status.name == "VALID"
@@ -189,9 +206,12 @@ class Application:
         library.addHandler(handler)
         previous_level = library.level
         library.setLevel(logging.DEBUG)
+        Application._running += 1
         try:
             self.process()
         finally:
+            # Restored on failure too, unlike ctools (application.md W-8).
+            Application._running -= 1
             library.removeHandler(handler)
             library.setLevel(previous_level)
 
@@ -200,6 +220,7 @@ class Application:
 
     def execute(self) -> None:
         """``run()``, then ``save()``, then learn the parameters that changed."""
+        self.read_ahead = True
         self.run()
         self.save()
         save_learned(self._pars)
@@ -216,11 +237,16 @@ class Application:
             self.logFileClose()
 
     def __str__(self) -> str:
-        lines = ["=== Application ===",
-                 f" Name ......................: {self.name}",
-                 f" Version ...................: {__version__}"]
-        lines += [f" {par.name} {'.' * max(0, 26 - len(par.name))}: {par.text}"
-                  for par in self._pars]
+        # The layout of ctools' GApplication printout (application.md §8).
+        lines = ["=== GApplication ===",
+                 parformat("Name") + self.name,
+                 parformat("Version") + __version__,
+                 parformat("Running instances") + str(Application._running)]
+        if self._argv is not None:
+            labels = ["Command", "Arguments"]
+            lines += [parformat(labels[number] if number < len(labels) else " " * 27) + item
+                      for number, item in enumerate(self._argv)]
+        lines += [parformat(par.name) + par.text for par in self._pars]
         return "\n".join(lines)
 
     @staticmethod

@@ -4,7 +4,8 @@ Exit status (contract §2, Application): 0 success; 2 an invalid command
 line, prompt answer, ``@file.yaml`` or parameter value; 3 finished, but some
 files were missing or refused; 130 Ctrl-C; 1 anything else.  An error is one
 line ``*** ERROR: <message>`` on stderr, and the same line in the log when it
-is open.  A traceback is shown only with ``debug=yes``.
+is open.  A traceback is shown only for an internal error (a bug), and only
+with ``debug=yes``.
 """
 
 from __future__ import annotations
@@ -50,8 +51,10 @@ def guarded(work: Callable[[], int], *, debug: bool,
     on_error : callable, optional
         Also receives each error message (to write it into the log).
     """
-    def fail(message: str, status: int) -> int:
-        if debug:
+    def fail(message: str, status: int, *, internal: bool = False) -> int:
+        # The traceback is for bugs only (style.md §9): a user's mistake or
+        # Ctrl-C is fully described by its one line, with debug=yes too.
+        if debug and internal:
             traceback.print_exc()
         report_error(message)
         if on_error is not None:
@@ -71,7 +74,7 @@ def guarded(work: Callable[[], int], *, debug: bool,
         return fail(str(err), err.exit_status)
     except Exception as err:
         hint = "" if debug else " (an internal error; run with debug=yes for the traceback)"
-        return fail(f"{type(err).__name__}: {err}{hint}", 1)
+        return fail(f"{type(err).__name__}: {err}{hint}", 1, internal=True)
 
 
 def run_application(cls: type, argv: Sequence[str] | None = None) -> int:
@@ -88,12 +91,13 @@ def run_application(cls: type, argv: Sequence[str] | None = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     stripped = [item.strip() for item in args]
+    # Guarded like a run: `csiactdata --help | head -1` must not end in a
+    # BrokenPipeError traceback.
     if "--help" in stripped or "-h" in stripped:
-        sys.stdout.write(help_text(cls.name, cls.description, __version__))
-        return 0
+        return guarded(lambda: _print(help_text(cls.name, cls.description, __version__)),
+                       debug=False)
     if "--version" in stripped:
-        sys.stdout.write(f"{cls.name} (iactcopy) {__version__}\n")
-        return 0
+        return guarded(lambda: _print(f"{cls.name} (iactcopy) {__version__}\n"), debug=False)
     state: dict = {}
 
     def work() -> int:
@@ -119,6 +123,13 @@ def main_for(cls: type) -> Callable[[], None]:
         sys.exit(run_application(cls))
     main.__doc__ = f"Run {cls.name} from the command line."
     return main
+
+
+def _print(text: str) -> int:
+    """Write *text* on stdout and flush it, so that a closed pipe shows here; return 0."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    return 0
 
 
 def _silence_stdout() -> None:

@@ -91,7 +91,7 @@ def _assign(pset: ParameterSet, name: str, value: Any, arg: str) -> None:
 
 
 def read_yaml_values(path: str) -> dict[str, Any]:
-    """Read a YAML mapping of parameter values from *path*.
+    """Read a YAML mapping of parameter values, each value as its text, from *path*.
 
     Raises
     ------
@@ -103,7 +103,11 @@ def read_yaml_values(path: str) -> dict[str, Any]:
 
     try:
         with open(path, encoding="utf-8") as stream:
-            data = yaml.safe_load(stream)
+            # Scalars are read as the text written, as on the command line, so
+            # that the parameter's own converter judges them: `prodname: 2024`
+            # is a name, not a number refused by a string parameter, and
+            # `emin: 0.50` keeps its spelling.
+            data = yaml.load(stream, Loader=yaml.BaseLoader)
     except OSError as err:
         raise UsageError(f"cannot read parameter file @{path}: {err.strerror}") from err
     except yaml.YAMLError as err:

@@ -106,8 +106,11 @@ class ParText:
         return "".join(line.raw for line in self.lines)
 
 
-def read_par(path: str | os.PathLike) -> ParText:
+def read_par(path: str | os.PathLike, *,
+             problems: list[tuple[int, str, str]] | None = None) -> ParText:
     """Read and parse the ``.par`` file at *path*.
+
+    *problems* is as for :func:`parse_par`.
 
     Raises
     ------
@@ -118,10 +121,11 @@ def read_par(path: str | os.PathLike) -> ParText:
         listed in one error).
     """
     with open(path, encoding="utf-8", errors="surrogateescape", newline="") as stream:
-        return parse_par(stream, source=os.fspath(path))
+        return parse_par(stream, source=os.fspath(path), problems=problems)
 
 
-def parse_par(text: str | IO[str], source: str = "<string>") -> ParText:
+def parse_par(text: str | IO[str], source: str = "<string>", *,
+              problems: list[tuple[int, str, str]] | None = None) -> ParText:
     """Parse ``.par`` text (a string or an open text file).
 
     Parameters
@@ -130,6 +134,11 @@ def parse_par(text: str | IO[str], source: str = "<string>") -> ParText:
         The content; line ends ``\\n``, ``\\r\\n`` or ``\\r``.
     source : str
         A name for the content, used in error messages only.
+    problems : list, optional
+        When given, each bad line is appended to it as ``(lineno, line,
+        why)`` and kept as a line without fields instead of raising, so that
+        a caller which also checks the fields can report every bad line of
+        a file in one error, or use the good lines of a damaged user copy.
 
     Returns
     -------
@@ -139,18 +148,20 @@ def parse_par(text: str | IO[str], source: str = "<string>") -> ParText:
     Raises
     ------
     ParFileError
-        Listing every line that is not blank, a comment or seven fields.
+        Without *problems*: listing every line that is not blank, a comment
+        or seven fields.
     """
     content = text if isinstance(text, str) else text.read()
     parsed = ParText(source)
-    problems: list[tuple[int, str, str]] = []
+    found: list[tuple[int, str, str]] = [] if problems is None else problems
     for lineno, raw in enumerate(_split_lines(content), start=1):
         try:
             parsed.lines.append(_parse_line(raw, lineno))
         except ValueError as err:
-            problems.append((lineno, _strip_line_end(raw), str(err)))
-    if problems:
-        raise ParFileError(source, problems)
+            found.append((lineno, _strip_line_end(raw), str(err)))
+            parsed.lines.append(ParLine(raw, lineno))
+    if problems is None and found:
+        raise ParFileError(source, found)
     return parsed
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "SearchPath",
     "system_folder",
     "parameters_from_text",
+    "read_definition",
     "load_parameters",
     "save_learned",
     "write_values",
@@ -124,17 +125,27 @@ def _first_readable(tool: str, folders: tuple[str, ...]) -> str | None:
     return None
 
 
-def parameters_from_text(text: ParText) -> list[Parameter]:
+def parameters_from_text(text: ParText, *,
+                         problems: list[tuple[int, str, str]] | None = None) -> list[Parameter]:
     """Build the parameters a parsed file defines, checking every field.
+
+    Parameters
+    ----------
+    text : ParText
+        The parsed file.
+    problems : list, optional
+        When given, each bad line is appended to it as ``(lineno, line,
+        why)`` and left out, instead of raising.
 
     Raises
     ------
     ParFileError
-        Listing every line with a bad type, mode or value, and duplicates.
+        Without *problems*: listing every line with a bad type, mode or
+        value, and duplicates.
     """
     parameters: list[Parameter] = []
     seen: set[str] = set()
-    problems: list[tuple[int, str, str]] = []
+    found: list[tuple[int, str, str]] = [] if problems is None else problems
     for line in text.parameter_lines:
         try:
             par = _parameter_from_line(line)
@@ -143,10 +154,29 @@ def parameters_from_text(text: ParText) -> list[Parameter]:
             seen.add(par.name)
             parameters.append(par)
         except (ValueError, ParameterError) as err:
-            problems.append((line.lineno, line.raw.rstrip("\r\n"), str(err)))
-    if problems:
-        raise ParFileError(text.source, problems)
+            found.append((line.lineno, line.raw.rstrip("\r\n"), str(err)))
+    if problems is None and found:
+        raise ParFileError(text.source, found)
     return parameters
+
+
+def read_definition(path: str) -> tuple[ParText, list[Parameter]]:
+    """Read the ``.par`` file at *path* and the parameters it defines.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be read.
+    ParFileError
+        Listing every bad line of the file, syntax and fields alike, so
+        that one look at the message is enough to repair it.
+    """
+    problems: list[tuple[int, str, str]] = []
+    layout = read_par(path, problems=problems)
+    parameters = parameters_from_text(layout, problems=problems)
+    if problems:
+        raise ParFileError(layout.source, sorted(problems, key=lambda problem: problem[0]))
+    return layout, parameters
 
 
 def _parameter_from_line(line: ParLine) -> Parameter:
@@ -192,9 +222,8 @@ def load_parameters(tool: str, *, search: SearchPath | None = None,
     if defining is None:
         folders = ", ".join(search.user + search.system)
         raise ParameterError(f'parameter file "{tool}.par" not found (searched: {folders})')
-    layout = read_par(defining)
-    pset = ParameterSet(tool, parameters_from_text(layout), layout,
-                        prompter=prompter, warn=warn)
+    layout, parameters = read_definition(defining)
+    pset = ParameterSet(tool, parameters, layout, prompter=prompter, warn=warn)
     pset.search = search
     user = search.user_file(tool)
     if user is not None and not _same_file(user, defining):
@@ -212,11 +241,17 @@ def _learned(path: str, definition: ParameterSet) -> list[tuple[str, str, bool]]
     is reported through ``definition.warn``, naming the file and line.
     """
     try:
-        user_text = read_par(path)
-        user_pars = ParameterSet(definition.tool, parameters_from_text(user_text))
-    except (OSError, ParFileError) as err:
+        problems: list[tuple[int, str, str]] = []
+        user_text = read_par(path, problems=problems)
+    except OSError as err:
         definition.warn(f"ignoring the parameter file {path}, it cannot be read: {err}")
         return []
+    # A damaged line costs only its own value: the good lines of a user copy
+    # are still learned values worth keeping (contract §2, W-15).
+    user_pars = ParameterSet(definition.tool,
+                             parameters_from_text(user_text, problems=problems))
+    for lineno, line, why in sorted(problems, key=lambda problem: problem[0]):
+        definition.warn(f"{path}:{lineno}: ignored the line {line!r}: {why}")
     lines = {line.fields[0]: line.lineno for line in user_text.parameter_lines if line.fields}
     taken = []
     for upar in user_pars:
@@ -288,7 +323,10 @@ def write_values(pset: ParameterSet, values: Mapping[str, str], *,
                     if was_pinned:
                         marked.add(name)
             current.update(values)
-            write_atomically(target, _render(layout, current, marked))
+            # Bytes that were not UTF-8 were read as surrogates (read_par);
+            # they are written back unchanged, as the reference passes them.
+            text = _render(layout, current, marked)
+            write_atomically(target, text.encode("utf-8", "surrogateescape"))
     except Timeout:
         pset.warn(f"{target} is locked by another process; parameters not learned")
         return None

@@ -85,8 +85,10 @@ def generate_store(outdir: str | os.PathLike, nobs: int, *, name: str = DEFAULT_
     Parameters
     ----------
     outdir : str or path-like
-        The store folder; created if needed. Files of an earlier store of the
-        same name are replaced, other files are left alone.
+        The store folder; created if needed. The index files are always
+        ``hdu-index.fits.gz`` and ``obs-index.fits.gz``, so a folder holds
+        one generated production; other entries of an existing
+        ``master.json`` are kept.
     nobs : int
         Number of observations (at least 1).
     name : str
@@ -120,7 +122,7 @@ def generate_store(outdir: str | os.PathLike, nobs: int, *, name: str = DEFAULT_
     Raises
     ------
     ValueError
-        When `nobs` is below 1, `file_size` negative, or `first_id` negative.
+        When `nobs` or `jobs` is below 1, or `file_size` or `first_id` negative.
     """
     if nobs < 1:
         raise ValueError(f"nobs must be at least 1, not {nobs!r}")

@@ -19,7 +19,7 @@ import os
 import posixpath
 import re
 import shutil
-import tempfile
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,8 +39,10 @@ __all__ = [
     "IndexTable",
     "MergeStats",
     "check_index_table",
+    "find_table",
     "has_index_table",
     "merge_index",
+    "open_fits",
     "resolve_file_paths",
     "write_fits_tables",
 ]
@@ -139,13 +141,13 @@ class IndexTable:
         missing = [name for name in REQUIRED_COLUMNS[self.kind] if name not in self.columns]
         if missing:
             raise IndexTableError(
-                f"{self._describe()} lacks the required column(s) {', '.join(missing)}; an "
+                f"The {self._describe()} lacks the required column(s) {', '.join(missing)}; an "
                 f"{self.kind} index needs {', '.join(REQUIRED_COLUMNS[self.kind])}. "
                 f"Columns present: {', '.join(self.columns) or '(none)'}.")
         obs_id = self.data.dtype["OBS_ID"]
         if obs_id.kind not in "iu" or obs_id.shape:
             raise IndexTableError(
-                f"Column OBS_ID of {self._describe()} holds {_describe_dtype(obs_id)}; "
+                f"Column OBS_ID of the {self._describe()} holds {_describe_dtype(obs_id)}; "
                 "observation IDs must be one integer per row.")
 
     @classmethod
@@ -177,8 +179,8 @@ class IndexTable:
         """
         kind = _check_kind(kind)
         path = os.fspath(path)
-        with _open_fits(path) as fits:
-            hdu = _find_table(fits, kind, path)
+        with open_fits(path) as fits:
+            hdu = find_table(fits, kind, path)
             try:
                 header = hdu.read_header()
                 data = hdu.read()
@@ -227,6 +229,10 @@ class IndexTable:
                             dtype=np.int64)
         return self._with_data(self.data[np.isin(self.obs_ids, wanted)])
 
+    def select_rows(self, rows: np.ndarray) -> IndexTable:
+        """Return a new table with the rows picked by a boolean mask or an index array."""
+        return self._with_data(self.data[np.asarray(rows)])
+
     def write(self, path: str | os.PathLike | None = None, *, compresslevel: int = 6) -> None:
         """Write the table to a FITS file atomically.
 
@@ -266,11 +272,11 @@ class IndexTable:
                     continue
                 if prefix == "TNULL":
                     # Only integer columns may have one; FITS wants it in stored units.
-                    if column_type.kind not in "iu":
+                    if column_type.base.kind not in "iu":
                         continue
                     value = int(value) - _tzero(column_type)
                 header.append({"name": f"{prefix}{number}", "value": value})
-        header.extend(self.header)
+        header.extend(record for record in self.header if not _is_structural(record["name"]))
         units = [str(self.column_keywords.get(name, {}).get("TUNIT", "")) for name in self.columns]
         return FitsTable(_fits_ready(self.data), EXTNAMES[self.kind], header, units)
 
@@ -280,7 +286,7 @@ class IndexTable:
 
     def _describe(self) -> str:
         where = f'"{self.path}"' if self.path else "(not from a file)"
-        return f"the {self.kind} index table {where}"
+        return f"{self.kind} index table {where}"
 
 
 def check_index_table(path: str | os.PathLike, kind: str) -> None:
@@ -297,8 +303,8 @@ def check_index_table(path: str | os.PathLike, kind: str) -> None:
     """
     kind = _check_kind(kind)
     path = os.fspath(path)
-    with _open_fits(path) as fits:
-        hdu = _find_table(fits, kind, path)
+    with open_fits(path) as fits:
+        hdu = find_table(fits, kind, path)
         present = {name.upper() for name in hdu.get_colnames()}
     missing = [name for name in REQUIRED_COLUMNS[kind] if name not in present]
     if missing:
@@ -322,7 +328,16 @@ def has_index_table(path: str | os.PathLike, kind: str) -> bool:
 
 
 @contextlib.contextmanager
-def _open_fits(path: str) -> Iterator[fitsio.FITS]:
+def open_fits(path: str | os.PathLike) -> Iterator[fitsio.FITS]:
+    """Open a FITS file for reading, as a context manager yielding a :class:`fitsio.FITS`.
+
+    Raises
+    ------
+    IndexTableError
+        When the file is missing (its exact name: no compressed variant is
+        tried), is a folder, or cannot be opened as FITS.
+    """
+    path = os.fspath(path)
     if not os.path.isfile(path):
         what = "is a folder, not a file" if os.path.isdir(path) else "not found"
         raise IndexTableError(f'Index file "{path}" {what}.')
@@ -337,7 +352,29 @@ def _open_fits(path: str) -> Iterator[fitsio.FITS]:
         fits.close()
 
 
-def _find_table(fits: fitsio.FITS, kind: str, path: str) -> Any:
+def find_table(fits: fitsio.FITS, kind: str, path: str | os.PathLike) -> Any:
+    """Return the table HDU holding the index of `kind` in an open FITS file.
+
+    By extension name (``HDU_INDEX``/``OBS_INDEX``, any case), else by
+    ``HDUCLAS1='INDEX'`` and ``HDUCLAS2=kind``, else by columns (HDU:
+    ``OBS_ID``, ``FILE_DIR``, ``FILE_NAME``; OBS: ``OBS_ID`` without
+    ``FILE_NAME``). Only headers are read.
+
+    Parameters
+    ----------
+    fits : fitsio.FITS
+        The open file, e.g. from :func:`open_fits`.
+    kind : {"HDU", "OBS"}
+        Which index to find.
+    path : str or path-like
+        The file name, for messages.
+
+    Raises
+    ------
+    IndexTableError
+        When no table fits; the message lists the tables there are.
+    """
+    kind = _check_kind(kind)
     # Stores exist whose index extension has no name or a wrong one (contract §2),
     # so each rule is tried over all tables before the next, looser one.
     tables = []
@@ -409,6 +446,13 @@ def _split_header(header: Any, dtype: np.dtype) -> tuple[list[dict], dict[str, d
     return records, column_keywords
 
 
+def _is_structural(name: str) -> bool:
+    name = name.strip().upper()
+    match = _COLUMN_KEYWORD.fullmatch(name)
+    return (name in _NOT_CARRIED or bool(_NAXIS_N.fullmatch(name))
+            or bool(match and match.group(1) in _COLUMN_STRUCTURE | _COLUMN_DESCRIPTIVE))
+
+
 def _canonical_required_names(data: np.ndarray, kind: str) -> np.ndarray:
     # FITS column names match case-insensitively; the code below wants the GADF spelling.
     wanted = {name.upper(): name for name in REQUIRED_COLUMNS[kind] + KEY_COLUMNS[kind]}
@@ -452,8 +496,6 @@ def _describe_dtype(dtype: np.dtype) -> str:
     text = kinds.get(dtype.base.kind, str(dtype.base))
     return f"{text} of shape {dtype.shape}" if dtype.shape else text
 
-
-# --------------------------------------------------------------------------- paths
 
 
 def resolve_file_paths(table: IndexTable, *, index_dir: str = "") -> tuple[np.ndarray, np.ndarray]:
@@ -534,8 +576,6 @@ def _assign_str(array: np.ndarray, row: int, value: str) -> np.ndarray:
     array[row] = value
     return array
 
-
-# --------------------------------------------------------------------------- merging
 
 
 @dataclass(frozen=True)
@@ -788,8 +828,9 @@ def _common_dtype(name: str, tables: list[IndexTable], dtypes: list[np.dtype]) -
         base = None
     if base is None:
         raise IndexTableError(
-            f'Column "{name}" holds {_describe_dtype(left)} in {tables[0]._describe()} but '
-            f"{_describe_dtype(right)} in {tables[1]._describe()}; the indexes cannot be "
+            f'Column "{name}" holds {_describe_dtype(left)} in the local '
+            f"{tables[0]._describe()} but {_describe_dtype(right)} in the remote "
+            f"{tables[1]._describe()}; the indexes cannot be "
             "merged. Rename or convert the column in one of the files.")
     return np.dtype((base.newbyteorder("=") if base.kind != "U" else base, shape))
 
@@ -804,8 +845,6 @@ def _merged_header(local: list[dict], remote: list[dict]) -> list[dict]:
             or (record["name"] not in _COMMENTARY and record["name"] not in remote_names)]
     return [dict(record) for record in remote] + [dict(record) for record in kept]
 
-
-# --------------------------------------------------------------------------- writing
 
 
 @dataclass(frozen=True)
@@ -860,11 +899,12 @@ def write_fits_tables(path: str | os.PathLike, tables: Sequence[FitsTable], *,
     folder = os.path.dirname(path) or "."
     name = os.path.basename(path)
     # cfitsio picks compression from the file name, so it writes a plain
-    # file here and Python's gzip does the rest.
-    handle, plain = tempfile.mkstemp(prefix=f".{name}.", suffix=".fits.part", dir=folder)
-    os.close(handle)
+    # file here and Python's gzip does the rest.  The name is only reserved,
+    # not created: creating a file costs about a millisecond on some disks,
+    # and fitsio would delete and create it again.
+    plain = _unused_name(folder, f".{name}.", ".fits.part")
     try:
-        with fitsio.FITS(plain, "rw", clobber=True) as fits:
+        with fitsio.FITS(plain, "rw") as fits:
             for table in tables:
                 fits.write(table.data, extname=table.extname, header=list(table.header),
                            units=list(table.units) if table.units is not None else None)
@@ -880,3 +920,11 @@ def write_fits_tables(path: str | os.PathLike, tables: Sequence[FitsTable], *,
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(plain)
+
+
+def _unused_name(folder: str, prefix: str, suffix: str) -> str:
+    for _ in range(100):
+        candidate = os.path.join(folder, f"{prefix}{uuid.uuid4().hex[:12]}{suffix}")
+        if not os.path.lexists(candidate):
+            return candidate
+    raise FileExistsError(f"no unused temporary name {prefix}*{suffix} in {folder}")

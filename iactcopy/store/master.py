@@ -107,7 +107,7 @@ class MasterIndex:
         if not isinstance(document, Mapping):
             raise DataStoreError(
                 f'Master index file "{self._source}" must hold a JSON object '
-                f'{{"datasets": [...]}}, not a {_json_type(document)}.')
+                f'{{"datasets": [...]}}, not {_json_type(document)}.')
         self.document = dict(document)
         self._productions = self._parse_datasets()
 
@@ -258,7 +258,7 @@ class MasterIndex:
         if not isinstance(datasets, list):
             raise DataStoreError(
                 f'Key "datasets" in master index file "{source}" must be a JSON array '
-                f"of production entries, not a {_json_type(datasets)}.")
+                f"of production entries, not {_json_type(datasets)}.")
         productions = []
         first_seen: dict[str, int] = {}
         for number, entry in enumerate(datasets, start=1):
@@ -281,7 +281,7 @@ def _check_entry(entry: Any, where: str, source: str) -> None:
     if not isinstance(entry, Mapping):
         raise DataStoreError(
             f'Master index file "{source}": {where} must be a JSON object with keys '
-            f'"name", "hduindx" and "obsindx", not a {_json_type(entry)}.')
+            f'"name", "hduindx" and "obsindx", not {_json_type(entry)}.')
     for key in REQUIRED_KEYS:
         if key not in entry:
             raise DataStoreError(
@@ -294,6 +294,6 @@ def _check_entry(entry: Any, where: str, source: str) -> None:
 
 
 def _json_type(value: Any) -> str:
-    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
-             float: "number", type(None): "null"}
-    return names.get(type(value), type(value).__name__)
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+             int: "a number", float: "a number", type(None): "null"}
+    return names.get(type(value), f"a {type(value).__name__}")

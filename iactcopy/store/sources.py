@@ -231,36 +231,40 @@ class LocalSource(Source):
     def __init__(self, root: str | os.PathLike):
         self.root = os.path.abspath(os.fspath(root))
         self._real_root = os.path.realpath(self.root)
+        # Real path of each folder already checked: resolving every component
+        # of every file costs more than the copy of a small file.
+        self._real_folders: dict = {"": self._real_root}
 
     def local_path(self, relpath: str) -> str:
         """Return the real path of *relpath*, after all safety checks.
+
+        Each folder is resolved once per source; the file name itself is
+        looked at every time.
 
         Raises
         ------
         UnsafePath
             When *relpath* is unsafe, or a symbolic link takes it outside the
             real root.
+        FileNotFoundError, OSError
+            When the file cannot be looked at.
         """
-        norm = check_relpath(relpath)
-        real = os.path.realpath(os.path.join(self._real_root, norm))
-        if not is_inside(real, self._real_root):
-            raise UnsafePath(relpath, f"a symbolic link takes it to {real!r}, outside "
-                                      f"{self._real_root!r}")
-        return real
+        return self._resolve(relpath)[0]
 
     def info(self, relpath: str) -> FileInfo:
-        path = self.local_path(relpath)
-        st = os.stat(path)
+        path, st = self._resolve(relpath)
+        if st is None:
+            st = os.stat(path)
         _require_regular(st, path)
         return FileInfo(size=st.st_size, mtime=st.st_mtime, mtime_ns=st.st_mtime_ns,
                         mode=stat.S_IMODE(st.st_mode))
 
     def open(self, relpath: str) -> BinaryIO:
-        fd = self._open_fd(relpath)
+        fd, _ = self._open_fd(relpath)
         return os.fdopen(fd, "rb")
 
     def copy_to(self, relpath: str, dest: Destination, callback=None) -> int:
-        fd_in = self._open_fd(relpath)
+        fd_in, size = self._open_fd(relpath)
         with contextlib.ExitStack() as stack:
             stack.callback(os.close, fd_in)
             if isinstance(dest, (str, os.PathLike)):
@@ -274,18 +278,42 @@ class LocalSource(Source):
                 # buffer: only the portable loop writes into it correctly.
                 src = stack.enter_context(os.fdopen(fd_in, "rb", closefd=False))
                 return _copy_stream(src, dest, callback)
-            return _copy_fds(fd_in, fd_out, os.fstat(fd_in).st_size, callback)
+            return _copy_fds(fd_in, fd_out, size, callback)
 
-    def _open_fd(self, relpath: str) -> int:
-        path = self.local_path(relpath)
+    def _resolve(self, relpath: str) -> tuple:
+        """Return (real path, its lstat result, or None when it was a link)."""
+        norm = check_relpath(relpath)
+        folder, _, name = norm.rpartition("/")
+        real_folder = self._real_folders.get(folder)
+        if real_folder is None:
+            real_folder = self._inside(relpath, os.path.join(self._real_root, folder))
+            self._real_folders[folder] = real_folder
+        path = os.path.join(real_folder, name)
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            return self._inside(relpath, path), None
+        return path, st
+
+    def _inside(self, relpath: str, path: str) -> str:
+        real = os.path.realpath(path)
+        if not is_inside(real, self._real_root):
+            raise UnsafePath(relpath, f"a symbolic link takes it to {real!r}, outside "
+                                      f"{self._real_root!r}")
+        return real
+
+    def _open_fd(self, relpath: str) -> tuple:
+        """Open a checked file; return (descriptor, size)."""
+        path, _ = self._resolve(relpath)
+        # O_NOFOLLOW: a link put in place since the check is not followed.
         # O_NONBLOCK: a FIFO put in place of a data file must not hang the run.
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOFOLLOW)
         try:
-            _require_regular(os.fstat(fd), path)
+            st = os.fstat(fd)
+            _require_regular(st, path)
         except BaseException:
             os.close(fd)
             raise
-        return fd
+        return fd, st.st_size
 
 
 def _require_regular(st: os.stat_result, path: str) -> None:

@@ -45,6 +45,7 @@ import errno
 import fcntl
 import logging
 import os
+import queue
 import stat
 import threading
 import time
@@ -381,31 +382,49 @@ def copy_files(plan: CopyPlan, source: Source, *, nthreads: int = 1,
 
 
 def _copy_in_threads(run: _Run, todo: list, nthreads: int, report: CopyReport) -> None:
-    # Only a few files are queued at a time, so Ctrl-C has little to cancel.
-    queue = iter(todo)
-    pool = concurrent.futures.ThreadPoolExecutor(nthreads, thread_name_prefix="iactcopy")
-    running: dict = {}
+    # Plain threads rather than an executor: Ctrl-C may strike while a thread
+    # is being started, and an executor then loses track of that thread, which
+    # goes on copying after we return. Every thread is listed before it starts.
+    entries = iter(todo)
+    feed = threading.Lock()
+    results: queue.SimpleQueue = queue.SimpleQueue()
+
+    def work() -> None:
+        while not run.cancel.is_set():
+            with feed:
+                entry = next(entries, None)
+            if entry is None:
+                return
+            try:
+                results.put((entry, run.copy(entry), None))
+            except BaseException as err:  # handed to the main thread
+                results.put((entry, None, err))
+                return
+
+    threads = []
     try:
-        while True:
-            while len(running) < 2 * nthreads:
-                entry = next(queue, None)
-                if entry is None:
+        for k in range(min(nthreads, len(todo))):
+            thread = threading.Thread(target=work, name=f"iactcopy-{k}", daemon=True)
+            threads.append(thread)
+            thread.start()
+        for _ in todo:
+            while True:
+                # A finite wait lets the main thread see Ctrl-C promptly.
+                try:
+                    entry, outcome, err = results.get(timeout=_WAIT_POLL)
                     break
-                running[pool.submit(run.copy, entry)] = entry
-            if not running:
-                break
-            # A finite wait lets the main thread see Ctrl-C promptly.
-            done, _ = concurrent.futures.wait(
-                running, timeout=_WAIT_POLL, return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in done:
-                run.settle(report, running.pop(future), *future.result())
+                except queue.Empty:
+                    continue
+            if err is not None:
+                raise err
+            run.settle(report, entry, *outcome)
     except BaseException:
         run.cancel.set()
-        for future in running:
-            future.cancel()
         raise
     finally:
-        pool.shutdown(wait=True)
+        for thread in threads:
+            if thread.ident is not None:
+                thread.join()
 
 
 class _Cancelled(BaseException):
@@ -528,7 +547,8 @@ def _copy_one(entry: PlanEntry, run: _Run, sent: _Sent) -> tuple:
             owned = False
             os.unlink(part)
             return again
-        os.ftruncate(fd, 0)
+        if os.fstat(fd).st_size:
+            os.ftruncate(fd, 0)  # left by a killed run
         with open(fd, "wb", buffering=0, closefd=False) as out:
             nbytes = run.source.copy_to(entry.relpath, out, sent)
         if nbytes != entry.size:

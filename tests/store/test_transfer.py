@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import fcntl
 import io
 import json
@@ -44,6 +45,7 @@ SIZES = {
 PROJECT_ROOT = str(Path(iactcopy.__file__).resolve().parent.parent)
 
 
+@functools.lru_cache(maxsize=None)
 def content(relpath: str, size: int) -> bytes:
     """Deterministic bytes, different for every file and every MiB."""
     seed = relpath.encode() + b"|"
