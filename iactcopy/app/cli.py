@@ -38,7 +38,7 @@ def report_error(message: str) -> None:
     sys.stderr.flush()
 
 
-def guarded(work: Callable[[], int], *, debug: bool,
+def guarded(work: Callable[[], int], *, debug: bool | Callable[[], bool],
             on_error: Callable[[str], None] | None = None) -> int:
     """Run *work* and turn whatever it raises into an exit status.
 
@@ -46,20 +46,25 @@ def guarded(work: Callable[[], int], *, debug: bool,
     ----------
     work : callable
         Returns the exit status of a run that finished.
-    debug : bool
-        Show a traceback for errors.
+    debug : bool or callable
+        Show a traceback for internal errors; a callable is asked when one
+        happens (the tool's own ``debug`` value, from a prefix, ``@file.yaml``
+        or ``iactpar``, is known only once its parameters are loaded).
     on_error : callable, optional
         Also receives each error message (to write it into the log).
     """
     def fail(message: str, status: int, *, internal: bool = False) -> int:
         # The traceback is for bugs only (style.md §9): a user's mistake or
         # Ctrl-C is fully described by its one line, with debug=yes too.
-        if debug and internal:
+        if internal and show_traceback():
             traceback.print_exc()
         report_error(message)
         if on_error is not None:
             on_error(message)
         return status
+
+    def show_traceback() -> bool:
+        return debug() if callable(debug) else debug
 
     try:
         return work()
@@ -73,7 +78,8 @@ def guarded(work: Callable[[], int], *, debug: bool,
     except IactcopyError as err:
         return fail(str(err), err.exit_status)
     except Exception as err:
-        hint = "" if debug else " (an internal error; run with debug=yes for the traceback)"
+        hint = "" if show_traceback() else (" (an internal error; run with debug=yes for "
+                                            "the traceback)")
         return fail(f"{type(err).__name__}: {err}{hint}", 1, internal=True)
 
 
@@ -110,7 +116,9 @@ def run_application(cls: type, argv: Sequence[str] | None = None) -> int:
         if "app" in state:
             state["app"].log_error(message)
 
-    debug = wants_debug(args)
+    def debug() -> bool:
+        return state["app"].debug if "app" in state else wants_debug(args)
+
     status = guarded(work, debug=debug, on_error=log_error)
     if "app" in state:
         state["app"].logFileClose()

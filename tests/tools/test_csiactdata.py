@@ -13,6 +13,7 @@ import json
 import os
 import re
 import select
+import shlex
 import shutil
 import signal
 import subprocess
@@ -148,9 +149,7 @@ def learned(par_file: Path) -> dict[str, str]:
     return values
 
 
-# ==================================================================================
-# Golden logs
-# ==================================================================================
+# -- Golden logs ---------------------------------------------------------------------
 @pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
 @pytest.mark.parametrize("chatter", [0, 1, 2, 3, 4])
 def test_golden_log(hess_store, isolated, csiactdata_cmd, chatter, debug):
@@ -162,7 +161,7 @@ def test_golden_log(hess_store, isolated, csiactdata_cmd, chatter, debug):
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     log = (isolated.work / "csiactdata_cmd1.log").read_text(encoding="utf-8")
-    banner, body, trailer = split_log(log)
+    _, body, _ = split_log(log)
     assert body == expected_body(hess_store, chatter, debug=debug)
     # At chatter 0 the frame alone: banner, blank line, trailer (W-42 fixed).
     assert ("Available data configs" in log) == (chatter > 0)
@@ -214,9 +213,7 @@ def test_datapath_with_trailing_slash_names_the_same_master(hess_store, isolated
     assert f" Master index file .........: {hess_store}/master.json" in body
 
 
-# ==================================================================================
-# Error paths and exit statuses (command line)
-# ==================================================================================
+# -- Error paths and exit statuses (command line) ------------------------------------
 def test_missing_master_file_is_one_error_line_exit_1(isolated, csiactdata_cmd, tmp_path):
     nowhere = tmp_path / "nowhere"
 
@@ -225,7 +222,7 @@ def test_missing_master_file_is_one_error_line_exit_1(isolated, csiactdata_cmd, 
     assert result.returncode == 1
     line = error_line(result, f'"{nowhere}/master.json"', "not found", "master_indx")
     log = (isolated.work / "x.log").read_text(encoding="utf-8")
-    banner, body, _ = split_log(log)
+    _, body, _ = split_log(log)
     # The failure is in the log (W-1 fixed), and nothing else: the check comes
     # before the Parameters block, as in ctools (application.md §9.3).
     assert body == [line]
@@ -273,13 +270,12 @@ def test_internal_error_shows_a_traceback_only_with_debug(hess_store, isolated):
 
 
 @pytest.mark.parametrize("args, fragments", [
-    (["nosuch=1"], ['"nosuch"', "datapath"]),
-    (["chatte=1", "nosuch=2"], ['"nosuch"']),
+    (["datapath=/x", "nosuch=1"], ['"nosuch"', "datapath"]),
+    (["datapath=/x", "chatte=1", "nosuch=2"], ['"nosuch"']),
     (["d=/x"], ['"d" is ambiguous', "datapath", "debug"]),
 ], ids=["unknown", "unknown-after-prefix", "ambiguous-prefix"])
 def test_unknown_parameter_exit_2(isolated, csiactdata_cmd, args, fragments):
-    result = csiactdata_cmd("datapath=/x", *args) if args[0] != "d=/x" else \
-        csiactdata_cmd(*args)
+    result = csiactdata_cmd(*args)
 
     assert result.returncode == 2
     error_line(result, *fragments)
@@ -308,10 +304,15 @@ def test_bad_boolean_value_exit_2(csiactdata_cmd, hess_store):
     error_line(result, "debug", "maybe")
 
 
-@pytest.mark.parametrize("arg", ["bogus", "=value", "--verbose", "chatter+", "datapath"])
-def test_bad_argument_form_exit_2(isolated, csiactdata_cmd, hess_store, arg):
-    result = csiactdata_cmd(f"datapath={hess_store}", arg) if arg != "datapath" else \
-        csiactdata_cmd(arg)
+@pytest.mark.parametrize("args", [
+    ["datapath=/x", "bogus"],
+    ["datapath=/x", "=value"],
+    ["datapath=/x", "--verbose"],
+    ["datapath=/x", "chatter+"],
+    ["datapath"],
+], ids=["word", "no-name", "option", "plus-on-integer", "name-alone"])
+def test_bad_argument_form_exit_2(isolated, csiactdata_cmd, args):
+    result = csiactdata_cmd(*args)
 
     assert result.returncode == 2
     error_line(result)
@@ -435,7 +436,7 @@ def test_ctrl_c_at_the_prompt_exit_130(isolated, csiactdata_cmd):
     assert process.returncode == 130
     lines = stderr.decode().splitlines()
     assert lines == ["*** ERROR: interrupted by the user (Ctrl-C)"]
-    banner, body, trailer = split_log((isolated.work / "x.log").read_text(encoding="utf-8"))
+    _, body, _ = split_log((isolated.work / "x.log").read_text(encoding="utf-8"))
     assert body == ["*** ERROR: interrupted by the user (Ctrl-C)"]
     assert not isolated.user_par.exists(), "Ctrl-C learns nothing"
 
@@ -443,8 +444,7 @@ def test_ctrl_c_at_the_prompt_exit_130(isolated, csiactdata_cmd):
 @pytest.mark.skipif(shutil.which("bash") is None or shutil.which("head") is None,
                     reason="needs bash and head")
 def test_debug_echo_into_head_exit_0(hess_store, isolated, csiactdata_cmd):
-    command = " ".join(f"'{part}'" for part in
-                       [*csiactdata_cmd.command, f"datapath={hess_store}", "debug=yes"])
+    command = shlex.join([*csiactdata_cmd.command, f"datapath={hess_store}", "debug=yes"])
     script = f'{command} 2>stderr.txt | head -1; echo "status=${{PIPESTATUS[0]}}"'
 
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
@@ -476,9 +476,7 @@ def test_closed_stdout_pipe_exit_0_without_traceback(hess_store, isolated, csiac
         assert body == expected_body(hess_store, 2, debug=True, logfile="csiactdata.log")
 
 
-# ==================================================================================
-# --help and --version
-# ==================================================================================
+# -- --help and --version ------------------------------------------------------------
 def _par_definitions() -> list[tuple[str, str]]:
     """(name, prompt) of each parameter of the shipped csiactdata.par, read plainly."""
     par = Path(__file__).resolve().parents[2] / "par" / "csiactdata.par"
@@ -529,9 +527,7 @@ def test_version(isolated, csiactdata_cmd):
     assert list(isolated.work.iterdir()) == []
 
 
-# ==================================================================================
-# Prompting
-# ==================================================================================
+# -- Prompting -----------------------------------------------------------------------
 def test_datapath_is_prompted_when_not_given(hess_store, isolated, csiactdata_cmd):
     result = csiactdata_cmd("chatter=1", input=f"{hess_store}\n")
 
@@ -593,9 +589,7 @@ def test_end_of_input_at_the_prompt_keeps_the_value_and_warns(hess_store, isolat
     assert "=== hess_dl3_dr1 ===" in log
 
 
-# ==================================================================================
-# Learning
-# ==================================================================================
+# -- Learning ------------------------------------------------------------------------
 def test_prompt_answer_is_learned_and_offered_next_time(hess_store, isolated, csiactdata_cmd):
     first = csiactdata_cmd(input=f"{hess_store}\n")
     assert first.returncode == 0, first.stderr
@@ -633,9 +627,7 @@ def test_failed_run_learns_nothing(hess_store, isolated, csiactdata_cmd, tmp_pat
     assert isolated.user_par.read_text(encoding="utf-8") == before
 
 
-# ==================================================================================
-# Python forms (application.md §8)
-# ==================================================================================
+# -- Python forms (application.md §8) ------------------------------------------------
 def test_python_run_lists_names_and_writes_no_file(hess_store, isolated):
     app = csiactdata()
     app["datapath"] = str(hess_store)
