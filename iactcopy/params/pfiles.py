@@ -313,12 +313,16 @@ def write_values(pset: ParameterSet, values: Mapping[str, str], *,
         with FileLock(target + ".lock", timeout=LOCK_TIMEOUT):
             current: dict[str, str] = {}
             marked = set(pinned)
+            # Merge into the target; when the first writable folder has no
+            # copy yet, into the copy in use further down PFILES, whose learned
+            # values the new file would otherwise hide.
+            merged = target if os.path.isfile(target) else search.user_file(pset.tool)
             if _same_file(target, layout.source):
                 # The user copy is the definition itself: start from its
                 # current text, which another process may have changed.
                 layout = read_par(target)
-            elif os.path.isfile(target):
-                for name, text, was_pinned in _learned(target, _fresh_copy(pset)):
+            elif merged is not None:
+                for name, text, was_pinned in _learned(merged, _fresh_copy(pset)):
                     current[name] = text
                     if was_pinned:
                         marked.add(name)

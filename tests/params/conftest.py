@@ -17,6 +17,10 @@ from iactcopy.params.parfile import parse_par
 from iactcopy.params.pfiles import parameters_from_text
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: builds or installs something (tens of seconds)")
+
+
 @dataclass(frozen=True)
 class Folders:
     """The isolated folders of one test."""

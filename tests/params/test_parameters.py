@@ -197,6 +197,21 @@ def test_filename_expansion_happens_when_read(make_set, monkeypatch, folders):
     assert pset.filename("a") == "/later/x.fits"
 
 
+@pytest.mark.parametrize(("stored", "read"), [
+    ("$ENV{IACT_A}/f", "/first/f"),
+    ("$ENV(IACT_A)/f", "/first/f"),
+    ("$(IACT_A)/f", "/first/f"),
+    ("'$IACT_A'/f", "'$IACT_A'/f"),        # nothing is expanded inside single quotes
+    ("a~/f", "a~/f"),                      # W-12: `~` counts only at the start
+    ("  $IACT_A/f  ", "/first/f"),         # surrounding blanks are not part of the name
+])
+def test_filename_expansion_forms(make_set, monkeypatch, stored, read):
+    monkeypatch.setenv("IACT_A", "/first")
+    pset = make_set('a, f, h, NONE,,, "p"\n')
+    pset.set("a", stored)
+    assert pset.filename("a") == read
+
+
 def test_filename_set_from_python_is_stored_unexpanded(make_set, monkeypatch):
     monkeypatch.setenv("IACT_A", "/first")
     pset = make_set('a, f, h, NONE,,, "p"\n')

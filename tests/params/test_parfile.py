@@ -110,12 +110,12 @@ def test_parse_vector(line, expected):
     assert fields_of(line) == [expected]
 
 
-def test_mode_a_resolves_through_mode_parameter():
-    pars = definition('inobs, f, a, events.fits,,, "p"\nmode, s, h, ql,,, "m"\n')
-    pset_modes = {name: par.mode for name, par in pars.items()}
-    # The mode field keeps `a`; it is resolved when the parameter is read
-    # (contract: `a` follows the current `mode`), see test_parameters.py.
-    assert pset_modes == {"inobs": "a", "mode": "h"}
+def test_mode_field_keeps_a(make_set):
+    # §1.6 shows `a->ql`; here the field keeps `a` and is resolved through the
+    # current `mode` value whenever the parameter is read (contract, W-14).
+    pset = make_set('inobs, f, a, events.fits,,, "p"\nmode, s, h, ql,,, "m"\n')
+    assert pset["inobs"].mode == "a"
+    assert pset.mode_letters(pset["inobs"]) == "ql"
 
 
 @pytest.mark.parametrize("mode", ["a", "h", "q", "l", "al", "la", "hl", "lh", "ql", "lq"])

@@ -10,6 +10,7 @@ values, merged by name into a user folder, keeping the system file's layout.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -197,7 +198,7 @@ def test_first_learning_from_the_package_file(monkeypatch, folders):
     again = load_parameters("csfindobs")
     assert again["ra"].text == "10.5"
     assert again["min_qual"].text == "0"        # hidden: not learned
-    assert "csfindobs" in open(path).read()     # the banner comment of the system file
+    assert "csfindobs: select" in Path(path).read_text()    # the system file's banner
 
 
 def test_layout_comments_indentation_and_quotes_survive(write_par, folders):
@@ -409,3 +410,39 @@ def test_pinned_hidden_value_is_written_with_mode_hl(system_par, folders):
     final = load_parameters("tool")
     assert (final["seed"].text, final["emin"].text) == ("42", "9")
     assert "seed,    i, hl, 42,,," in user_file(folders).read_text()
+
+
+def test_command_line_may_name_a_parameter_the_stale_copy_lacks(system_par, write_par, folders):
+    # W-16: the command line applies to the synchronised set, not the stale copy.
+    write_par(folders.user, "tool", STALE_USER)
+    pset = load_parameters("tool")
+    apply_arguments(pset, ["title=new title", "infile=cmd.fits"])
+    assert pset["title"].text == "new title"
+    save_learned(pset)
+    again = load_parameters("tool")
+    assert (again["title"].text, again["infile"].text) == ("new title", "cmd.fits")
+
+
+def test_a_new_first_user_folder_starts_from_the_copy_in_use(monkeypatch, system_par, write_par,
+                                                              folders, tmp_path):
+    # A folder put in front of PFILES receives the user copy with the values
+    # learned so far, not only this run's: nothing learned earlier is lost.
+    old = write_par(folders.user, "tool", SYSTEM.replace("0.1,0,100", "5,0,100"))
+    project = tmp_path / "project-pfiles"
+    monkeypatch.setenv("PFILES", f"{project}:{folders.user};{folders.system}")
+    pset = load_parameters("tool")
+    assert pset["emin"].text == "5"
+    pset.set("nbins", 12)
+    assert save_learned(pset) == str(project / "tool.par")
+    again = load_parameters("tool")
+    assert (again["emin"].text, again["nbins"].text) == ("5", "12")
+    assert "5,0,100" in old.read_text()        # the old copy is left as it was
+
+
+def test_mode_h_learned_with_iactpar_style_pin(system_par, folders):
+    pset = load_parameters("tool")
+    pset.set("mode", "h")
+    write_values(pset, {"mode": "h"}, pinned={"mode"})
+    again = load_parameters("tool")
+    assert again["mode"].text == "h"
+    assert not again.is_query(again["emin"])

@@ -31,7 +31,8 @@ def piped(answers: str) -> tuple[StreamPrompter, io.StringIO, io.StringIO]:
     ('inobs, f, a, events.fits,,, "Input event list or observation definition XML file"',
      "Input event list or observation definition XML file [events.fits] "),
     ('enumbins, i, a, 20,1,200, "Number of energy bins"', "Number of energy bins (1-200) [20] "),
-    ('yref, r, a, 22.51,-90,90, "Second coordinate ..."', "Second coordinate ... (-90-90) [22.51] "),
+    ('yref, r, a, 22.51,-90,90, "Second coordinate ..."',
+     "Second coordinate ... (-90-90) [22.51] "),
     ('coordsys, s, a, CEL,CEL|GAL,,"Coordinate system (CEL - celestial, GAL - galactic)"',
      "Coordinate system (CEL - celestial, GAL - galactic) (CEL|GAL) [CEL] "),
     ('p4, i, q, 3,,5, "Only max"', "Only max (5) [3] "),
@@ -130,7 +131,7 @@ def test_without_a_prompter_nothing_is_asked(make_set):
 def test_reference_session_from_a_pipe(make_set):
     # parameters.md §3.5: stdin "  20 \n5\n gal\n\n".  Contract: the invalid
     # first answer from a pipe is an error (nobody can correct it).
-    prompter, stdout, _ = piped("  20 \n5\n gal\n\n")
+    prompter, _, _ = piped("  20 \n5\n gal\n\n")
     pset = make_set(PAR, prompter=prompter)
     with pytest.raises(ParameterError) as info:
         pset.real("p1")
