@@ -3,8 +3,9 @@
 The cone and the quality cut work on whole columns with numpy; the user's
 expression goes to cfitsio's row filter (through fitsio), the same engine
 ctools used, but evaluated on its own instead of inside a file name
-(tools.md W-37), and bracketed so that it can only narrow the other cuts
-(W-12).
+(tools.md W-37), and its rows are ANDed with the other cuts, so that it can
+only narrow them (W-12); the selection recorded for the log and the run list
+shows it bracketed.
 """
 
 from __future__ import annotations
@@ -126,8 +127,11 @@ def select_observations(path: str, *, cone: Cone | None, max_quality: int | None
 
 
 def _where(table, expression: str) -> np.ndarray:
+    # Evaluated as the user wrote it, not bracketed: the other cuts are applied
+    # apart, so brackets add no safety here, and "T) || (T" would become valid
+    # and be recorded as "...&&(T) || (T)", which reads as a wider selection.
     try:
-        return table.where(f"({expression})")
+        return table.where(expression)
     except (OSError, ValueError) as err:
         reason = _cfitsio_reason(str(err))
         raise ParameterError(f"expression {expression!r} is not a valid cfitsio row filter: "
@@ -135,8 +139,12 @@ def _where(table, expression: str) -> np.ndarray:
 
 
 def _cfitsio_reason(message: str) -> str:
-    """cfitsio's own words, on one line, without status numbers and its file-end noise."""
-    pieces = re.split(r"FITSIO status = \d+:", message)
-    words = [" ".join(piece.split()) for piece in pieces]
-    kept = [w for w in words if w and "move past end of file" not in w]
+    """cfitsio's own words on one line: each message once, "; " between them.
+
+    fitsio hands over the whole error stack, status lines first; the status
+    numbers and the "move past end of file" left by the scan over the HDUs
+    (find_table) are noise to a user.
+    """
+    lines = (re.sub(r"^FITSIO status = \d+:", "", line).strip() for line in message.splitlines())
+    kept = [line for line in dict.fromkeys(lines) if line and "move past end of file" not in line]
     return "; ".join(kept) or " ".join(message.split())

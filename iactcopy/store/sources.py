@@ -27,7 +27,8 @@ from typing import BinaryIO, Union
 
 from iactcopy.errors import IactcopyError
 
-__all__ = ["CHUNK_SIZE", "FileInfo", "LocalSource", "Source", "UnsafePath", "check_relpath"]
+__all__ = ["CHUNK_SIZE", "FileInfo", "LocalSource", "Source", "UnsafePath", "check_relpath",
+           "is_inside"]
 
 log = logging.getLogger(__name__)
 
@@ -238,18 +239,18 @@ class LocalSource(Source):
     def local_path(self, relpath: str) -> str:
         """Return the real path of *relpath*, after all safety checks.
 
-        Each folder is resolved once per source; the file name itself is
-        looked at every time.
+        Each existing folder is resolved once per source; the file name
+        itself is looked at every time. The file need not exist.
 
         Raises
         ------
         UnsafePath
             When *relpath* is unsafe, or a symbolic link takes it outside the
             real root.
-        FileNotFoundError, OSError
-            When the file cannot be looked at.
+        OSError
+            When the path cannot be looked at (but not when it is missing).
         """
-        return self._resolve(relpath)[0]
+        return self._resolve(relpath, must_exist=False)[0]
 
     def info(self, relpath: str) -> FileInfo:
         path, st = self._resolve(relpath)
@@ -280,16 +281,22 @@ class LocalSource(Source):
                 return _copy_stream(src, dest, callback)
             return _copy_fds(fd_in, fd_out, size, callback)
 
-    def _resolve(self, relpath: str) -> tuple:
-        """Return (real path, its lstat result, or None when it was a link)."""
+    def _resolve(self, relpath: str, must_exist: bool = True) -> tuple:
+        """Return (real path, its lstat result, or None when a link or missing)."""
         norm = check_relpath(relpath)
         folder, _, name = norm.rpartition("/")
         real_folder = self._real_folders.get(folder)
         if real_folder is None:
             real_folder = self._inside(relpath, os.path.join(self._real_root, folder))
-            self._real_folders[folder] = real_folder
+            if os.path.isdir(real_folder):  # a missing one may yet become a link
+                self._real_folders[folder] = real_folder
         path = os.path.join(real_folder, name)
-        st = os.lstat(path)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            if must_exist:
+                raise
+            return path, None
         if stat.S_ISLNK(st.st_mode):
             return self._inside(relpath, path), None
         return path, st

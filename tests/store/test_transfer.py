@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import errno
-import functools
 import fcntl
+import functools
 import io
 import json
 import os
@@ -45,7 +45,7 @@ SIZES = {
 PROJECT_ROOT = str(Path(iactcopy.__file__).resolve().parent.parent)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def content(relpath: str, size: int) -> bytes:
     """Deterministic bytes, different for every file and every MiB."""
     seed = relpath.encode() + b"|"
@@ -147,6 +147,8 @@ def test_local_source_info_and_primitives(remote: Path, tmp_path: Path):
         assert stream.read() == content("README.txt", 300)
     with pytest.raises(FileNotFoundError):
         source.info("data/none.fits")
+    assert source.local_path("data/none.fits") == os.path.realpath(remote / "data/none.fits")
+    assert source.local_path("new/none.fits") == os.path.realpath(remote / "new/none.fits")
     with pytest.raises(IsADirectoryError):
         source.info("data")
     with pytest.raises(UnsafePath):
@@ -294,20 +296,22 @@ def test_unsafe_paths_are_refused_and_nothing_is_written_outside(remote, out, tm
     write_file(sentinel, "secret.fits", b"secret")
     before = tree(sentinel)
     (remote / "data/escape.fits").symlink_to(sentinel / "secret.fits")
+    (remote / "ext").symlink_to(sentinel, target_is_directory=True)
     (remote / "data/inside.fits").symlink_to(remote / "README.txt")
     write_file(remote, "linked/b.fits", b"remote b")
     write_file(remote, "data/x.fits.part", b"a clash with a temporary")
     out.mkdir()
     (out / "linked").symlink_to(sentinel, target_is_directory=True)
 
-    relpaths = ["../x", "/etc/passwd", "data/escape.fits", "linked/b.fits", "data/x.fits.part",
-                ".iactcopy.lock", "data/inside.fits", "README.txt"]
+    relpaths = ["../x", "/etc/passwd", "data/escape.fits", "ext/secret.fits", "linked/b.fits",
+                "data/x.fits.part", ".iactcopy.lock", "data/inside.fits", "README.txt"]
     plan, report = copy(remote, out, relpaths)
 
-    assert sorted(report.refused) == sorted(relpaths[:6])
+    assert sorted(report.refused) == sorted(relpaths[:7])
     assert "absolute" in report.refused["/etc/passwd"]
     assert "leads out" in report.refused["../x"]
     assert "symbolic link" in report.refused["data/escape.fits"]
+    assert "symbolic link" in report.refused["ext/secret.fits"]
     assert "outside" in report.refused["linked/b.fits"]
     assert all(e.target is None for e in plan.entries if e.action == "refused")
     assert sorted(report.copied) == ["README.txt", "data/inside.fits"]
