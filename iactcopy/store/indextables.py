@@ -229,6 +229,18 @@ class IndexTable:
                             dtype=np.int64)
         return self._with_data(self.data[np.isin(self.obs_ids, wanted)])
 
+    def same_content(self, other: IndexTable | None) -> bool:
+        """True when *other* holds the same columns, rows, keywords and units.
+
+        Compared byte for byte, so NaN cells compare equal to themselves: a
+        no-op rerun must find its index unchanged and leave the file alone.
+        """
+        return (other is not None and self.kind == other.kind
+                and self.data.dtype == other.data.dtype
+                and self.data.tobytes() == other.data.tobytes()
+                and self.header == other.header
+                and self.column_keywords == other.column_keywords)
+
     def select_rows(self, rows: np.ndarray) -> IndexTable:
         """Return a new table with the rows picked by a boolean mask or an index array."""
         return self._with_data(self.data[np.asarray(rows)])

@@ -128,10 +128,11 @@ def update_local_store(outpath: str, selection: Selection, complete: np.ndarray,
                                             clobber=clobber)
         hdu, update.dropped_rows = _present_rows(hdu, outpath, production)
         obs = obs.select(np.unique(hdu.obs_ids))
-        for path in (hdu_path, obs_path):
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-        hdu.write(hdu_path)
-        obs.write(obs_path)
+        # An unchanged index is not rewritten: a no-op rerun writes nothing.
+        for table, local, path in ((hdu, local_hdu, hdu_path), (obs, local_obs, obs_path)):
+            if not table.same_content(local):
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                table.write(path)
         update.master_entries = _update_master(master_path, production, remote_master)
     return update
 
@@ -168,8 +169,10 @@ def _update_master(path: str, production: Production, remote: MasterIndex
         document = {key: value for key, value in remote.document.items() if key != "datasets"}
         master = MasterIndex({**document, "datasets": []}, path)
         status = "Added"
-    master = master.with_production(entry)
-    master.write(path)
+    updated = master.with_production(entry)
+    if status == "Added" or updated.document != master.document:
+        updated.write(path)
+    master = updated
     return [(other.name, status if other.name == production.name else _availability(other))
             for other in master.productions]
 

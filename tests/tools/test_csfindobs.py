@@ -537,14 +537,14 @@ def _sky_map(selected, cone):
     figure = draw_pointings(selected, cone, title="test")
     FigureCanvasAgg(figure).draw()
     sky = next(axes for axes in figure.axes if axes.name == "aitoff")
-    return figure, sky, [axes for axes in figure.axes if axes is not sky]
+    return sky, [axes for axes in figure.axes if axes is not sky]
 
 
 def test_sky_map_puts_the_crab_where_it_is(hess_store):
     cone = Cone(*CRAB)
     selected = select_observations(str(hess_store / "obs-index.fits.gz"), cone=cone,
                                    max_quality=0, expression=None)
-    figure, sky, (zoom,) = _sky_map(selected, cone)
+    sky, (zoom,) = _sky_map(selected, cone)
     red = next(c for c in sky.collections if c.get_label().startswith("selected"))
     display = sky.transData.transform(red.get_offsets())
     # Where matplotlib draws the Crab runs, as fractions of the map, against the
@@ -585,7 +585,7 @@ def test_sky_map_circle_across_ra_0_is_not_drawn_across_the_map(hess_store):
     cone = Cone(1.0, -30.0, 10.0)
     selected = select_observations(str(hess_store / "obs-index.fits.gz"), cone=cone,
                                    max_quality=0, expression=None)
-    _, sky, _ = _sky_map(selected, cone)
+    sky, _ = _sky_map(selected, cone)
     (circle,) = sky.get_lines()
     lon = np.asarray(circle.get_xdata(), float)
     assert np.isnan(lon).any()
@@ -596,6 +596,6 @@ def test_sky_map_circle_across_ra_0_is_not_drawn_across_the_map(hess_store):
 def test_sky_map_without_a_cone_has_one_panel(hess_store):
     selected = select_observations(str(hess_store / "obs-index.fits.gz"), cone=None,
                                    max_quality=0, expression="ZEN_PNT < 30")
-    figure, sky, others = _sky_map(selected, None)
+    sky, others = _sky_map(selected, None)
     assert others == []
     assert not sky.get_lines()
