@@ -29,6 +29,17 @@ import numpy as np
 
 from iactcopy.atomicfile import atomic_write
 from iactcopy.errors import IndexTableError
+from iactcopy.store.indexlookup import (
+    EXTNAMES,
+    KINDS,
+    REQUIRED_COLUMNS,
+    TableHeader,
+    check_index_table,
+    check_kind,
+    choose_table,
+    first_line,
+    has_index_table,
+)
 
 __all__ = [
     "EXTNAMES",
@@ -49,23 +60,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-KINDS = ("HDU", "OBS")
-"""The two kinds of index table."""
-
-EXTNAMES = {"HDU": "HDU_INDEX", "OBS": "OBS_INDEX"}
-"""The extension name of each kind, as GADF and the ctools tools spell it."""
-
-REQUIRED_COLUMNS = {
-    "HDU": ("OBS_ID", "HDU_TYPE", "HDU_CLASS", "FILE_DIR", "FILE_NAME", "HDU_NAME"),
-    "OBS": ("OBS_ID",),
-}
-"""The columns a table of each kind must have to be used at all."""
-
 KEY_COLUMNS = {"HDU": ("OBS_ID", "HDU_TYPE", "HDU_CLASS"), "OBS": ("OBS_ID",)}
 """The columns identifying a row in a merge (contract §2 "Merging")."""
-
-# Without a name or HDUCLAS keywords, a table is recognised by these columns.
-_SIGNATURE_COLUMNS = {"HDU": ("OBS_ID", "FILE_DIR", "FILE_NAME"), "OBS": ("OBS_ID",)}
 
 # Written afresh on every write, so never carried over from a table read.
 _NOT_CARRIED = frozenset({
@@ -90,13 +86,6 @@ _TZERO = {("u", 2): 1 << 15, ("u", 4): 1 << 31, ("u", 8): 1 << 63, ("i", 1): -12
 
 def _tzero(dtype: np.dtype) -> int:
     return _TZERO.get((dtype.base.kind, dtype.base.itemsize), 0)
-
-
-def _check_kind(kind: str) -> str:
-    normal = str(kind).upper()
-    if normal not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    return normal
 
 
 class IndexTable:
@@ -131,7 +120,7 @@ class IndexTable:
     def __init__(self, kind: str, data: np.ndarray, *, header: Iterable[Mapping] = (),
                  column_keywords: Mapping[str, Mapping[str, Any]] | None = None,
                  path: str | os.PathLike | None = None):
-        self.kind = _check_kind(kind)
+        self.kind = check_kind(kind)
         self.path = None if path is None else os.fspath(path)
         self.data = _as_str_columns(np.asarray(data))
         self.header = [dict(record) for record in header]
@@ -177,7 +166,7 @@ class IndexTable:
             When the file is missing, is not FITS, has no such table or the
             table lacks required columns.
         """
-        kind = _check_kind(kind)
+        kind = check_kind(kind)
         path = os.fspath(path)
         with open_fits(path) as fits:
             hdu = find_table(fits, kind, path)
@@ -186,7 +175,7 @@ class IndexTable:
                 data = hdu.read()
             except OSError as err:
                 raise IndexTableError(
-                    f'Cannot read the {kind} index table of "{path}": {_first_line(err)}. '
+                    f'Cannot read the {kind} index table of "{path}": {first_line(err)}. '
                     "The file may be truncated or corrupt.") from err
         records, column_keywords = _split_header(header, data.dtype)
         data = _canonical_required_names(data, kind)
@@ -301,44 +290,6 @@ class IndexTable:
         return f"{self.kind} index table {where}"
 
 
-def check_index_table(path: str | os.PathLike, kind: str) -> None:
-    """Check cheaply that `path` holds a usable index table of `kind`.
-
-    Only the headers are read: the file must exist, open as FITS, hold a table
-    found as :meth:`IndexTable.read` finds it, and that table must have the
-    required columns.
-
-    Raises
-    ------
-    IndexTableError
-        Saying what is wrong, with the file name.
-    """
-    kind = _check_kind(kind)
-    path = os.fspath(path)
-    with open_fits(path) as fits:
-        hdu = find_table(fits, kind, path)
-        present = {name.upper() for name in hdu.get_colnames()}
-    missing = [name for name in REQUIRED_COLUMNS[kind] if name not in present]
-    if missing:
-        raise IndexTableError(
-            f'The {kind} index table of "{path}" lacks the required column(s) '
-            f"{', '.join(missing)}.")
-
-
-def has_index_table(path: str | os.PathLike, kind: str) -> bool:
-    """Return whether `path` holds a usable index table of `kind`.
-
-    The same check as :func:`check_index_table`, reading only headers; the
-    reason for a False is logged at debug level.
-    """
-    try:
-        check_index_table(path, kind)
-    except IndexTableError as err:
-        log.debug("%s", err)
-        return False
-    return True
-
-
 @contextlib.contextmanager
 def open_fits(path: str | os.PathLike) -> Iterator[fitsio.FITS]:
     """Open a FITS file for reading, as a context manager yielding a :class:`fitsio.FITS`.
@@ -357,77 +308,22 @@ def open_fits(path: str | os.PathLike) -> Iterator[fitsio.FITS]:
         fits = fitsio.FITS(path)
     except OSError as err:
         raise IndexTableError(
-            f'Index file "{path}" cannot be opened as FITS: {_first_line(err)}.') from err
+            f'Index file "{path}" cannot be opened as FITS: {first_line(err)}.') from err
     try:
         yield fits
     finally:
         fits.close()
 
 
-def find_table(fits: fitsio.FITS, kind: str, path: str | os.PathLike) -> Any:
-    """Return the table HDU holding the index of `kind` in an open FITS file.
-
-    By extension name (``HDU_INDEX``/``OBS_INDEX``, any case), else by
-    ``HDUCLAS1='INDEX'`` and ``HDUCLAS2=kind``, else by columns (HDU:
-    ``OBS_ID``, ``FILE_DIR``, ``FILE_NAME``; OBS: ``OBS_ID`` without
-    ``FILE_NAME``). Only headers are read.
-
-    Parameters
-    ----------
-    fits : fitsio.FITS
-        The open file, e.g. from :func:`open_fits`.
-    kind : {"HDU", "OBS"}
-        Which index to find.
-    path : str or path-like
-        The file name, for messages.
-
-    Raises
-    ------
-    IndexTableError
-        When no table fits; the message lists the tables there are.
-    """
-    kind = _check_kind(kind)
-    # Stores exist whose index extension has no name or a wrong one (contract §2),
-    # so each rule is tried over all tables before the next, looser one.
+def find_table(fits: fitsio.FITS, kind: str, path: str) -> Any:
+    """The fitsio HDU of the index table of `kind` in an open file (see :func:`choose_table`)."""
     tables = []
     for hdu in fits:
         with contextlib.suppress(OSError):
             if hdu.get_exttype() in ("BINARY_TBL", "ASCII_TBL"):
-                tables.append(hdu)
-    for hdu in tables:
-        if hdu.get_extname().strip().upper() == EXTNAMES[kind]:
-            return hdu
-    for hdu in tables:
-        header = hdu.read_header()
-        if (_keyword_text(header, "HDUCLAS1") == "INDEX"
-                and _keyword_text(header, "HDUCLAS2") == kind):
-            log.info('Index file "%s": using extension %d (HDUCLAS2=%s) as %s', path,
-                     hdu.get_extnum(), kind, EXTNAMES[kind])
-            return hdu
-    for hdu in tables:
-        present = {name.upper() for name in hdu.get_colnames()}
-        if set(_SIGNATURE_COLUMNS[kind]) <= present and (kind == "HDU"
-                                                           or "FILE_NAME" not in present):
-            log.info('Index file "%s": using extension %d (found by its columns) as %s', path,
-                     hdu.get_extnum(), EXTNAMES[kind])
-            return hdu
-    found = ", ".join(f"{hdu.get_extnum()} ({hdu.get_extname() or 'unnamed'})" for hdu in tables)
-    columns = " and ".join(_SIGNATURE_COLUMNS[kind])
-    without = "" if kind == "HDU" else " but without FILE_NAME"
-    raise IndexTableError(
-        f'No {kind} index table in "{path}": no extension named {EXTNAMES[kind]}, none with '
-        f"HDUCLAS1='INDEX' and HDUCLAS2='{kind}', and none with the column(s) {columns}"
-        f"{without}. Tables in the file: {found or 'none'}.")
-
-
-def _keyword_text(header: Any, name: str) -> str:
-    value = header.get(name)
-    return str(value).strip().upper() if value is not None else ""
-
-
-def _first_line(err: BaseException) -> str:
-    text = " ".join(str(err).split("\n")[:2]).strip()
-    return text or type(err).__name__
+                tables.append(TableHeader(hdu.get_extnum(), hdu.read_header(),
+                                          hdu.get_colnames()))
+    return fits[choose_table(tables, kind, path).number]
 
 
 def _split_header(header: Any, dtype: np.dtype) -> tuple[list[dict], dict[str, dict[str, Any]]]:

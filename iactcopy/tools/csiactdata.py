@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from iactcopy.app.application import Application
 from iactcopy.app.cli import main_for
 from iactcopy.app.logger import TERSE
-from iactcopy.store.indextables import has_index_table
+from iactcopy.store.indexlookup import has_index_table
 from iactcopy.store.master import MasterIndex
 from iactcopy.tools.datapath import locate_master, resolve_datapath
 
