@@ -117,7 +117,7 @@ def select_observations(path: str, *, cone: Cone | None, max_quality: int | None
     if max_quality is not None and not quality_cut:
         log.warning('"%s" has no QUALITY column: the quality cut is skipped', path)
     if quality_cut:
-        chosen &= (columns["QUALITY"] <= max_quality) & (columns["QUALITY"] >= 0)
+        chosen &= columns["QUALITY"] <= max_quality
         parts.append(f"QUALITY<={max_quality}")
     if expression:
         parts.append(f"({expression})")
