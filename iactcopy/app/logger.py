@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import IO
 
 from iactcopy.app import formatting
@@ -317,6 +317,18 @@ class Logger:
         """
         if self._chatter >= level:
             self.raw(formatting.value_line(name, value, unit) + "\n")
+
+    def values(self, level: int, items: Iterable[tuple[str, object]]) -> None:
+        """Write many dotted value lines at once when ``chatter >= level``.
+
+        The same lines as :meth:`value` called for each ``(name, value)``,
+        written and flushed once: a list of 100,000 observations is logged in
+        a fraction of the time.
+        """
+        if self._chatter >= level:
+            text = "".join(formatting.value_line(name, value) + "\n" for name, value in items)
+            if text:
+                self.raw(text)
 
     def header1(self, level: int, text: str) -> None:
         """Write a blank line and a ``=`` frame when ``chatter >= level``.

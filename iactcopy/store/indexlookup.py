@@ -71,10 +71,16 @@ def check_index_table(path: str | os.PathLike, kind: str) -> None:
     kind = check_kind(kind)
     path = os.fspath(path)
     _check_is_file(path)
+    tables = []
     try:
-        tables = [TableHeader(number, header, table_columns(header))
-                  for number, header in enumerate(iter_headers(path))
-                  if str(header.get("XTENSION", "")).strip() in ("BINTABLE", "TABLE")]
+        for number, header in enumerate(iter_headers(path)):
+            if str(header.get("XTENSION", "")).strip() not in ("BINTABLE", "TABLE"):
+                continue
+            tables.append(TableHeader(number, header, table_columns(header)))
+            if _keyword_text(header, "EXTNAME") == EXTNAMES[kind]:
+                # The first rule wins outright: no need to step over the data
+                # to the headers that follow (a large .gz costs its whole size).
+                break
     except (OSError, FitsHeaderError, EOFError) as err:
         raise IndexTableError(
             f'Index file "{path}" cannot be opened as FITS: {first_line(err)}.') from err

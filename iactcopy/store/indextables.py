@@ -126,7 +126,7 @@ class IndexTable:
         self.header = [dict(record) for record in header]
         keywords = column_keywords or {}
         self.column_keywords = {name: dict(keywords[name]) for name in self.columns
-                                if name in keywords}
+                                if keywords.get(name)}
         missing = [name for name in REQUIRED_COLUMNS[self.kind] if name not in self.columns]
         if missing:
             raise IndexTableError(
@@ -376,17 +376,22 @@ def _canonical_required_names(data: np.ndarray, kind: str) -> np.ndarray:
 
 
 def _as_str_columns(data: np.ndarray) -> np.ndarray:
+    # Byte strings become str, and numbers native byte order: FITS is
+    # big-endian, arrays built in memory are not, and a table read back must
+    # compare equal to the one that was written (a no-op rerun writes nothing).
     if data.dtype.names is None:
         raise TypeError("an index table needs a structured array, one field per column")
-    if not any(data.dtype[name].base.kind == "S" for name in data.dtype.names):
-        return data
-    fields = []
+    fields, changed = [], False
     for name in data.dtype.names:
         column = data.dtype[name]
-        base = np.dtype(f"U{max(column.base.itemsize, 1)}") if column.base.kind == "S" else \
-            column.base
+        base = column.base
+        if base.kind == "S":
+            base = np.dtype(f"U{max(base.itemsize, 1)}")
+        elif base.kind in "iufc":
+            base = base.newbyteorder("=")
+        changed = changed or base != column.base
         fields.append((name, base, column.shape))
-    return data.astype(np.dtype(fields))
+    return data.astype(np.dtype(fields)) if changed else data
 
 
 def _fits_ready(data: np.ndarray) -> np.ndarray:

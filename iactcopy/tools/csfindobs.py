@@ -79,8 +79,8 @@ class csfindobs(Application):
             expression=settings.expression)
         self.log.value(NORMAL, "Expression", self.selected.expression)
         self.log.value(TERSE, "Observations", len(self.selected.obs_ids))
-        for number, obs_id in enumerate(self.runs(), start=1):
-            self.log.value(NORMAL, f"Observation {number}", obs_id)
+        self.log.values(NORMAL, ((f"Observation {number}", obs_id)
+                                 for number, obs_id in enumerate(self.runs(), start=1)))
         if settings.plotfile:
             from iactcopy.tools.skymap import plot_pointings
 

@@ -1,0 +1,1 @@
+"""The benchmarks of iactcopy: ``make bench`` runs ``benchmarks.run``."""
