@@ -219,11 +219,42 @@ class Application:
         """Write the tool's results; the base class has none."""
 
     def execute(self) -> None:
-        """``run()``, then ``save()``, then learn the parameters that changed."""
+        """``run()``, then ``save()``, then the report, then learn the parameters that changed."""
         self.read_ahead = True
         self.run()
         self.save()
+        self.write_report()
         save_learned(self._pars)
+
+    def report_content(self) -> dict[str, Any]:
+        """What the tool adds to its YAML report (counts, sizes, timings); none by default."""
+        return {}
+
+    def write_report(self) -> str | None:
+        """Write the YAML report named by a ``report`` parameter, if the tool has one.
+
+        The report holds the tool, its version, the exit status, every
+        parameter's value and what :meth:`report_content` adds, for pipelines
+        that would otherwise parse the log.  It is replaced atomically.
+        Returns the path written, or None.
+        """
+        if "report" not in self._pars or not self._pars.is_valid("report"):
+            return None
+        import yaml
+
+        from iactcopy.atomicfile import write_atomically
+
+        path = self._pars.filename("report")
+        document = {"tool": self.name, "version": __version__, "exit_status": self.exit_status,
+                    "elapsed_seconds": round(time.monotonic() - self._wall_start, 3),
+                    "parameters": self.pardict(), **self.report_content()}
+        try:
+            write_atomically(path, yaml.safe_dump(document, sort_keys=False,
+                                                  allow_unicode=True))
+        except OSError as err:
+            raise IactcopyError(f'cannot write the report "{path}": '
+                                f"{err.strerror or err}") from err
+        return path
 
     @property
     def exit_status(self) -> int:

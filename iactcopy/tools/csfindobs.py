@@ -16,10 +16,9 @@ from iactcopy.app.application import Application
 from iactcopy.app.cli import main_for
 from iactcopy.app.logger import NORMAL, TERSE
 from iactcopy.errors import IactcopyError, ParameterError
-from iactcopy.store.master import MasterIndex
 from iactcopy.store.obsselect import Cone, Selected, select_observations
 from iactcopy.store.runlist import write_runlist
-from iactcopy.tools.datapath import locate_master, resolve_datapath
+from iactcopy.tools.datapath import DataPath, resolve_datapath
 
 __all__ = ["csfindobs", "main"]
 
@@ -68,15 +67,16 @@ class csfindobs(Application):
         settings = self._settings()
         if self.read_ahead:
             self["outfile"].filename()
-        master = MasterIndex.read(locate_master(settings.datapath, settings.master_indx))
-        production = master.production(settings.prodname)
+        store = DataPath.open(settings.datapath, settings.master_indx)
+        production = store.master.production(settings.prodname)
         self.log_parameters(TERSE)
         self.log.header1(TERSE, "Find observations")
         if settings.cone is None:
             self.log.string(NORMAL, "No sky region: the whole sky is searched")
-        self.selected = select_observations(
-            production.obs_index_path, cone=settings.cone, max_quality=settings.min_qual,
-            expression=settings.expression)
+        with store.index_file(production, "OBS") as path:
+            self.selected = select_observations(
+                path, cone=settings.cone, max_quality=settings.min_qual,
+                expression=settings.expression)
         self.log.value(NORMAL, "Expression", self.selected.expression)
         self.log.value(TERSE, "Observations", len(self.selected.obs_ids))
         self.log.values(NORMAL, ((f"Observation {number}", obs_id)
@@ -87,6 +87,13 @@ class csfindobs(Application):
             plot_pointings(self.selected, settings.cone, settings.plotfile,
                            title=f"{production.name}: {len(self.selected.obs_ids)} selected")
             self.log.value(NORMAL, "Sky map", settings.plotfile)
+
+    def report_content(self) -> dict:
+        selected = self.selected
+        if selected is None:
+            return {}
+        return {"selection": selected.expression, "observations": len(selected.obs_ids),
+                "runs": self.runs(), "quality_cut": selected.quality_cut}
 
     def save(self) -> None:
         """Write the run list to ``outfile``."""
