@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     folder = os.path.abspath(args.folder)
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(os.path.join(folder, "pfiles"))
-    master = generate_store(os.path.join(folder, "store"), args.nobs, name="demo-prod", seed=1)
+    master = generate_store(os.path.join(folder, "store"), args.nobs, name="demo-prod", seed=1,
+                            file_size=1_000_000)
     env = {**os.environ, "PFILES": os.path.join(folder, "pfiles") + ";"}
     bindir = os.path.dirname(sys.executable)
     steps = [
