@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: all venv demo test lint bench docs clean
+.PHONY: all venv sysdeps demo test lint bench docs clean
 
 all: test
 
@@ -21,10 +21,18 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m iactcopy.demo demo
 
+# System packages for the sftp tests (openssh-server) and the benchmarks (rsync),
+# from Debian's packages where apt is there; elsewhere those tests skip.
+sysdeps:
+	@command -v /usr/sbin/sshd >/dev/null && command -v rsync >/dev/null || \
+	  (command -v apt-get >/dev/null && apt-get update -qq && \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server rsync >/dev/null) || \
+	  echo "warning: openssh-server or rsync could not be installed: the sftp tests will be skipped"
+
 lint: $(STAMP)
 	$(BIN)/ruff check iactcopy tests benchmarks
 
-test: $(STAMP) lint
+test: $(STAMP) sysdeps lint docs
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

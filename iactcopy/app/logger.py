@@ -67,8 +67,8 @@ class Logger:
 
     Notes
     -----
-    Output follows application.md §2.3: the prefix ``<UTC time>: `` goes in
-    front of every line, blank lines included. Text without a final line
+    Output follows application.md §2.3: the prefix ``<UTC time>:`` and a blank go
+    in front of every line, blank lines included. Text without a final line
     feed leaves its line open, so ``string(L, "a", linefeed=False)`` followed
     by ``raw("b\\n")`` makes the one line ``ab``. A final line feed does not
     prefix the next line yet: its time is taken when its first text comes.

@@ -77,7 +77,7 @@ def _split(arg: str, pset: ParameterSet) -> tuple[str, Any]:
     if arg[-1:] in "+-" and len(arg) > 1:
         name = resolve_name(arg[:-1], pset)
         if pset[name].type != "b":
-            raise UsageError(f'"{arg}": {arg[-1]} sets a boolean, but "{name}" is a '
+            raise UsageError(f'"{arg}": {arg[-1]} sets a boolean, but "{name}" is of type '
                              f"{pset[name].ptype.name}; use {name}=value")
         return name, arg[-1] == "+"
     raise UsageError(f'argument "{arg}" is not of the form {_FORMS}')

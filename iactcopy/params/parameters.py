@@ -298,7 +298,8 @@ class ParameterSet:
         par = self[name]
         if par.type not in codes:
             raise ParameterError(
-                f'parameter "{name}" is a {par.ptype.name}, it cannot be read as a {what}')
+                f'parameter "{name}" is of type {par.ptype.name}, it cannot be read as '
+                f"type {what}")
         self._query(par)
         status = par.status
         if status is Status.UNDEFINED:
@@ -374,7 +375,7 @@ class ParameterSet:
 
 
 def prompt_text(par: Parameter) -> str:
-    """The prompt for *par*: ``<prompt> (<min>-<max>) [<value>] `` (parameters.md §3.4)."""
+    """The prompt for *par*: ``<prompt> (<min>-<max>) [<value>]``, a blank (parameters.md §3.4)."""
     if par.minimum and par.maximum:
         limits = f" ({par.minimum}-{par.maximum})"
     elif par.minimum or par.maximum:

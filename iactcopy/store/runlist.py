@@ -50,7 +50,7 @@ def read_runlist(path: str | os.PathLike) -> list[int]:
 
     Examples
     --------
-    A file holding ``# Crab``, ``23523 first``, ``  23526,23559`` and
+    A file holding ``# Crab``, ``23523 first``, an indented ``23526,23559`` and
     ``23523`` gives ``[23523, 23526]``.
     """
     path = os.fspath(path)
@@ -105,7 +105,7 @@ def write_runlist(path: str | os.PathLike, ids: Iterable[int], header: str | Non
         The observation IDs; a repeated ID is written once.
     header : str, optional
         Text for the comment lines at the top; each of its lines gets a
-        ``# `` prefix. Default: no header.
+        ``#`` and a blank in front. Default: no header.
 
     Raises
     ------
