@@ -35,7 +35,7 @@ lint: $(STAMP)
 test: $(STAMP) sysdeps lint docs
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) sysdeps
 	$(BIN)/python -m benchmarks.run
 
 docs: $(STAMP)
