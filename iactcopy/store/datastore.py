@@ -1,7 +1,7 @@
 """A remote data store and the observations selected from one of its productions.
 
-:class:`RemoteStore` is the one place that goes from a master file (path
-today, URL through :mod:`iactcopy.store.sources` later) to a production with
+:class:`RemoteStore` is the one place that goes from a master file (a path,
+or a URL through :mod:`iactcopy.store.remote`) to a production with
 its two index tables.  :class:`Selection` holds the rows of the observations
 to copy and the files they need, and tells which observations arrived
 complete once the files were copied.
@@ -18,8 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from iactcopy.errors import DataStoreError
+from iactcopy.store.indexfetch import read_index
 from iactcopy.store.indextables import IndexTable, resolve_file_paths
 from iactcopy.store.master import MasterIndex, Production
+from iactcopy.store.remote import local_path, read_remote_master
 from iactcopy.store.sources import LocalSource, Source, UnsafePath, check_relpath
 
 __all__ = ["DOC_FILES", "RemoteStore", "Selection"]
@@ -50,11 +52,19 @@ class RemoteStore:
     def open(cls, remote_master: str) -> RemoteStore:
         """Open the store whose master file is *remote_master*.
 
+        *remote_master* is a path, or an ``http(s)://``, ``sftp://`` or
+        ``file://`` URL (:mod:`iactcopy.store.remote`).
+
         Raises
         ------
         DataStoreError
-            When the master file is missing or not a valid master index.
+            When the master file is missing, cannot be fetched, or is not a
+            valid master index.
         """
+        path = local_path(remote_master)
+        if path is None:
+            return cls(*read_remote_master(remote_master))
+        remote_master = path
         if not os.path.isfile(remote_master):
             raise DataStoreError(
                 f'FITS data not available. No master index file found in "{remote_master}". '
@@ -74,9 +84,16 @@ class RemoteStore:
                     f"{self.master.path} lies outside the store: {err}") from err
         return production
 
+    @property
+    def local_root(self) -> str | None:
+        """The folder of the master file when it is on a local disk or a mount, else None."""
+        return self.source.root if self.source.is_local else None
+
     def index_path(self, relpath: str) -> str:
-        """Where an index file named in the master file is read from."""
-        return self.source.local_path(relpath)
+        """Where an index file named in the master file is read from: a path, or a URL."""
+        if isinstance(self.source, LocalSource):
+            return self.source.local_path(relpath)
+        return self.source.url(relpath)
 
     def select(self, production: Production, obs_ids: Iterable[int] | None = None) -> Selection:
         """The observations of *production* to copy: those of *obs_ids*, or all.
@@ -89,8 +106,8 @@ class RemoteStore:
         IndexTableError
             When an index table cannot be read.
         """
-        hdu = IndexTable.read(self.index_path(production.hduindx), "HDU")
-        obs = IndexTable.read(self.index_path(production.obsindx), "OBS")
+        hdu = read_index(self.source, production.hduindx, "HDU")
+        obs = read_index(self.source, production.obsindx, "OBS")
         both = np.intersect1d(hdu.obs_ids, obs.obs_ids)
         if obs_ids is None:
             wanted, absent = both, []

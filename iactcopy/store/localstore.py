@@ -13,9 +13,11 @@ local master are kept untouched (W-45).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import posixpath
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,8 +32,10 @@ from iactcopy.store.indextables import (
     resolve_file_paths,
 )
 from iactcopy.store.master import MasterIndex, Production
+from iactcopy.store.sources import is_inside
 
-__all__ = ["LOCK_NAME", "LocalUpdate", "check_local_store", "update_local_store"]
+__all__ = ["LOCK_NAME", "LocalUpdate", "check_local_store", "create_local_store",
+           "update_local_store"]
 
 log = logging.getLogger(__name__)
 
@@ -73,20 +77,38 @@ def local_paths(outpath: str, production: Production) -> tuple[str, str, str]:
             os.path.join(outpath, production.obsindx))
 
 
-def check_local_store(outpath: str, production: Production) -> None:
+def check_local_store(outpath: str, production: Production, *,
+                      remote_root: str | None = None) -> None:
     """Check, before anything is copied, that the local master and indexes can be read.
 
     A corrupt local store found only after copying gigabytes is a waste
     (tools.md W-28).  Missing files are fine: they are created.
 
+    Parameters
+    ----------
+    outpath : str
+        The local store folder (it need not exist).
+    production : Production
+        The production to copy, whose index paths are mirrored locally.
+    remote_root : str, optional
+        The folder of the remote master when it is on a local disk or a
+        mount. ``outpath`` must not lie in it: ctools then rewrote the
+        remote index files (tools.md W-27), and a run writes nothing to the
+        remote store (contract §2). Default: not checked (a URL store).
+
     Raises
     ------
     DataStoreError
-        When ``outpath`` is not a folder, or a local master or index exists
-        but cannot be read.
+        When ``outpath`` is not a folder, lies in the remote store, or a
+        local master or index exists but cannot be read.
     """
     if os.path.exists(outpath) and not os.path.isdir(outpath):
         raise DataStoreError(f'outpath "{outpath}" exists and is not a folder')
+    if remote_root is not None and is_inside(os.path.realpath(outpath),
+                                             os.path.realpath(remote_root)):
+        raise DataStoreError(
+            f'outpath "{outpath}" lies in the remote store "{remote_root}": a copy never '
+            "writes into the store it copies from. Choose a folder outside it.")
     master, hdu, obs = local_paths(outpath, production)
     if os.path.exists(master):
         MasterIndex.read(master)
@@ -111,13 +133,21 @@ def update_local_store(outpath: str, selection: Selection, complete: np.ndarray,
         Whether remote rows replace the local rows of their observation.
     remote_master : MasterIndex
         The remote master, whose other top-level keys a new local master takes.
-    """
-    from filelock import FileLock
 
+    Returns
+    -------
+    LocalUpdate
+
+    Raises
+    ------
+    DataStoreError
+        When the lock cannot be had, or a local file cannot be read or written
+        (a file that cannot be written is left as it was).
+    """
     production = selection.production
     master_path, hdu_path, obs_path = local_paths(outpath, production)
     update = LocalUpdate(hdu_path, obs_path)
-    with FileLock(os.path.join(outpath, LOCK_NAME), timeout=LOCK_TIMEOUT):
+    with _store_lock(outpath), _as_store_error(outpath):
         local_hdu = _read_if_present(hdu_path, "HDU")
         local_obs = _read_if_present(obs_path, "OBS")
         if local_hdu is None and not len(complete):
@@ -127,7 +157,7 @@ def update_local_store(outpath: str, selection: Selection, complete: np.ndarray,
         obs, update.obs_stats = merge_index(local_obs, selection.obs.select(complete),
                                             clobber=clobber)
         hdu, update.dropped_rows = _present_rows(hdu, outpath, production)
-        obs = obs.select(np.unique(hdu.obs_ids))
+        hdu, obs = _in_both(hdu, obs)
         # An unchanged index is not rewritten: a no-op rerun writes nothing.
         for table, local, path in ((hdu, local_hdu, hdu_path), (obs, local_obs, obs_path)):
             if not table.same_content(local):
@@ -135,6 +165,70 @@ def update_local_store(outpath: str, selection: Selection, complete: np.ndarray,
                 table.write(path)
         update.master_entries = _update_master(master_path, production, remote_master)
     return update
+
+
+def create_local_store(outpath: str) -> None:
+    """Create the local store folder, with its parents, unless it exists.
+
+    Raises
+    ------
+    DataStoreError
+        When it cannot be created (a parent is a file, or not writable).
+    """
+    with _as_store_error(outpath, f'outpath "{outpath}" cannot be created'):
+        os.makedirs(outpath, exist_ok=True)
+
+
+@contextlib.contextmanager
+def _store_lock(outpath: str) -> Iterator[None]:
+    """Hold the lock of the local store; a lock that cannot be had is the user's to fix."""
+    from filelock import FileLock, Timeout
+
+    path = os.path.join(outpath, LOCK_NAME)
+    lock = FileLock(path, timeout=LOCK_TIMEOUT)
+    try:
+        lock.acquire()
+    except Timeout as err:
+        raise DataStoreError(
+            f'Another run has held the lock "{path}" of the local store for more than '
+            f"{LOCK_TIMEOUT:.0f} s; run again when it has finished.") from err
+    except OSError as err:
+        raise DataStoreError(f'Cannot lock the local store: "{path}": '
+                             f"{err.strerror or err}.") from err
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def _as_store_error(outpath: str, what: str | None = None) -> Iterator[None]:
+    """Turn a raw OSError (full disk, no permission) into a DataStoreError naming the file."""
+    try:
+        yield
+    except DataStoreError:
+        raise
+    except OSError as err:
+        what = what or f'The local store "{outpath}" cannot be updated'
+        where = f': "{err.filename}"' if err.filename and str(err.filename) not in what else ""
+        raise DataStoreError(f"{what}{where}: {err.strerror or err}.") from err
+
+
+def _in_both(hdu: IndexTable, obs: IndexTable) -> tuple[IndexTable, IndexTable]:
+    """Keep only the observations that both tables list.
+
+    The OBS index must list exactly the observations of the HDU index
+    (contract §2), also when a local OBS index had lost rows.
+    """
+    both = np.intersect1d(hdu.obs_ids, obs.obs_ids)
+    orphans = np.setdiff1d(hdu.obs_ids, both)
+    if len(orphans):
+        shown = ", ".join(str(int(obs_id)) for obs_id in orphans[:10])
+        log.warning("%d observation(s) of the local HDU index have no row in the local OBS "
+                    "index and are left out of the local indexes: %s%s", len(orphans), shown,
+                    " ..." if len(orphans) > 10 else "")
+        hdu = hdu.select(both)
+    return hdu, obs.select(both)
 
 
 def _read_if_present(path: str, kind: str) -> IndexTable | None:
@@ -172,6 +266,9 @@ def _update_master(path: str, production: Production, remote: MasterIndex
     updated = master.with_production(entry)
     if status == "Added" or updated.document != master.document:
         updated.write(path)
+    else:
+        # Nothing changed: say so as ctools does (`Keeping "<name>" ...: Available`).
+        status = "Available"
     master = updated
     return [(other.name, status if other.name == production.name else _availability(other))
             for other in master.productions]

@@ -136,8 +136,42 @@ class MasterIndex:
             what = "is a folder, not a file" if os.path.isdir(path) else "not found"
             raise DataStoreError(f'Master index file "{path}" {what}.')
         try:
-            with open(path, encoding="utf-8") as stream:
-                document = json.load(stream)
+            with open(path, "rb") as stream:
+                data = stream.read()
+        except OSError as err:
+            raise DataStoreError(
+                f'Master index file "{path}" cannot be read: {err.strerror or err}.') from err
+        return cls.from_bytes(data, path)
+
+    @classmethod
+    def from_bytes(cls, data: bytes | str, path: str) -> MasterIndex:
+        """Parse and validate the content of a master index file.
+
+        :meth:`read` ends here, and so does a master file fetched by URL
+        (:mod:`iactcopy.store.remote`).
+
+        Parameters
+        ----------
+        data : bytes or str
+            The file content, UTF-8 when bytes.
+        path : str
+            Where it came from, a path or URL: it names the file in messages
+            and gives the folder that index paths are relative to.
+
+        Returns
+        -------
+        MasterIndex
+
+        Raises
+        ------
+        DataStoreError
+            When the content is not UTF-8, not valid JSON (the message gives
+            line and column) or not a valid master index.
+        """
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+            # As a file opened in text mode reads it, so line numbers match an editor's.
+            document = json.loads(text.replace("\r\n", "\n").replace("\r", "\n"))
         except json.JSONDecodeError as err:
             raise DataStoreError(
                 f'Master index file "{path}" is not valid JSON: {err.msg} '
@@ -146,9 +180,6 @@ class MasterIndex:
             raise DataStoreError(
                 f'Master index file "{path}" is not UTF-8 text: {err.reason} '
                 f"at byte {err.start}.") from err
-        except OSError as err:
-            raise DataStoreError(
-                f'Master index file "{path}" cannot be read: {err.strerror or err}.') from err
         return cls(document, path)
 
     @property

@@ -2,10 +2,11 @@
 
 A :class:`Source` names files by POSIX paths relative to its root and offers
 three primitives, :meth:`~Source.info`, :meth:`~Source.open` and
-:meth:`~Source.copy_to`; everything else (planning, locking, renaming) lives in
+:meth:`~Source.copy_to` (and :meth:`~Source.read_bytes`, built on ``open``);
+everything else (planning, locking, renaming) lives in
 :mod:`iactcopy.store.transfer`, written once on top of them.
-:class:`LocalSource` reads a folder on a local disk or a mount; a source for
-URLs (fsspec: http, sftp) will implement the same three methods.
+:class:`LocalSource` reads a folder on a local disk or a mount;
+:class:`iactcopy.store.remote.FsspecSource` reads URLs (fsspec: http, sftp).
 
 A relative path is checked before any I/O (:func:`check_relpath`): an absolute
 path, an empty one, or one whose ``..`` leaves the root raises
@@ -178,6 +179,11 @@ class Source:
     def open(self, relpath: str) -> BinaryIO:
         """Open a file for reading in binary mode (same errors as :meth:`info`)."""
         raise NotImplementedError
+
+    def read_bytes(self, relpath: str) -> bytes:
+        """Return the whole content of a small file, such as an index (errors as :meth:`open`)."""
+        with self.open(relpath) as src:
+            return src.read()
 
     def copy_to(self, relpath: str, dest: Destination, callback=None) -> int:
         """Copy a file into *dest* and return the number of bytes copied.

@@ -496,7 +496,8 @@ class _Run:
                     names = [d.name for d in it
                              if d.name.endswith(PART_SUFFIX) and d.is_file(follow_symlinks=False)
                              and (not d.name.startswith(".") or d.name in ours)]
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
+                # No such folder: its files failed already (the path may be a file).
                 continue
             for name in names:
                 _remove_if_unused(os.path.join(folder, name))

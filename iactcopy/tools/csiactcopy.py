@@ -11,14 +11,21 @@ column name under a lock, and nothing is written outside ``outpath``.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from iactcopy.app.application import Application
 from iactcopy.app.cli import main_for
 from iactcopy.app.logger import EXPLICIT, NORMAL, TERSE, VERBOSE
 from iactcopy.store.datastore import DOC_FILES, RemoteStore, Selection
-from iactcopy.store.localstore import LocalUpdate, check_local_store, update_local_store
+from iactcopy.store.localstore import (
+    LocalUpdate,
+    check_local_store,
+    create_local_store,
+    update_local_store,
+)
 from iactcopy.store.runlist import read_runlist
+from iactcopy.store.sources import UnsafePath
 from iactcopy.store.transfer import CopyPlan, CopyReport, copy_files, plan_copy
 from iactcopy.tools.progress import progress_for
 
@@ -70,7 +77,7 @@ class csiactcopy(Application):
         store = RemoteStore.open(settings.remote_master)
         production = store.production(settings.prodname)
         wanted = read_runlist(settings.runlist) if settings.runlist else None
-        check_local_store(settings.outpath, production)
+        check_local_store(settings.outpath, production, remote_root=store.local_root)
         self.log_parameters(TERSE)
         self._log_runlist(wanted)
         if wanted == []:
@@ -78,8 +85,9 @@ class csiactcopy(Application):
             return
         selection = store.select(production, wanted)
         self._log_selection(store, selection)
+        create_local_store(settings.outpath)
         plan = plan_copy(store.source, [*selection.relpaths, *self._doc_files(store)],
-                         settings.outpath, clobber=settings.clobber)
+                         settings.outpath, clobber=settings.clobber, nthreads=settings.nthreads)
         self._log_plan(plan)
         self.report = self._copy(plan, store, settings)
         complete = selection.complete(path for path, _ in self.report.problems)
@@ -104,6 +112,8 @@ class csiactcopy(Application):
         for name in DOC_FILES:
             try:
                 store.source.info(name)
+            except UnsafePath:
+                pass  # a link out of the store: the plan refuses it and the summary says so
             except OSError:
                 continue
             found.append(name)
@@ -133,9 +143,12 @@ class csiactcopy(Application):
         self.log.header3(NORMAL, f'Remote config "{production.name}"')
         self.log.value(NORMAL, "HDU index", store.index_path(production.hduindx))
         self.log.value(NORMAL, "Observation index", store.index_path(production.obsindx))
-        for obs_id in selection.absent:
-            self.log.string(TERSE, f'WARNING: Skip observation "{obs_id}": '
-                                   "ID not available remotely")
+        for number, obs_id in enumerate(selection.absent):
+            self._warn(f'Skip observation "{obs_id}": ID not available remotely',
+                       stderr=number < _MAX_ON_STDERR)
+        if len(selection.absent) > _MAX_ON_STDERR:
+            sys.stderr.write(f"WARNING: {len(selection.absent) - _MAX_ON_STDERR} more IDs are "
+                             "not available remotely (see the log)\n")
         self.log.value(NORMAL, "Observations", len(selection.obs_ids))
 
     def _log_plan(self, plan: CopyPlan) -> None:
@@ -185,17 +198,41 @@ class csiactcopy(Application):
         self.log.value(NORMAL, "Size", _megabytes(report.bytes_copied))
         complete = selection.complete(path for path, _ in report.problems)
         self.log.value(NORMAL, "Observations indexed", len(complete))
+        if selection.absent:
+            self.log.value(NORMAL, "IDs not available", _id_list(selection.absent))
         entries = self.update.master_entries if self.update else []
         self.log.value(NORMAL, "Local configs", len(entries))
-        for path, problem in report.problems:
-            self.log.string(TERSE, f"WARNING: {path}: {problem}")
+        self._warn_problems(report)
         if report.kept:
-            self.log.string(TERSE, f"WARNING: {len(report.kept)} local file(s) differ from the "
-                                   "remote ones and were kept (clobber=no); use clobber=yes "
-                                   "to replace them")
+            self._warn(f"{len(report.kept)} local file(s) differ from the remote ones and "
+                       "were kept (clobber=no); use clobber=yes to replace them")
         self.log.header3(TERSE, "Content of master index")
         for name, _ in entries:
             self.log.string(TERSE, name)
+
+    def _warn_problems(self, report: CopyReport) -> None:
+        """List every missing or refused file in the log, and the first ones on stderr.
+
+        Exit status 3 alone does not say which files to look at, and at a
+        terminal nobody reads the log; stderr gets at most a screenful.
+        """
+        problems = report.problems
+        for path, problem in problems:
+            self.log.string(TERSE, f"WARNING: {path}: {problem}")
+        if not problems:
+            return
+        lines = [f"WARNING: {len(problems)} file(s) could not be copied; their observations "
+                 "are left out of the local indexes:"]
+        lines += [f"  {path}: {problem}" for path, problem in problems[:_MAX_ON_STDERR]]
+        if len(problems) > _MAX_ON_STDERR:
+            lines.append(f"  and {len(problems) - _MAX_ON_STDERR} more (see the log)")
+        sys.stderr.write("".join(line + "\n" for line in lines))
+
+    def _warn(self, message: str, *, stderr: bool = True) -> None:
+        """A warning in the log and on stderr: at a terminal the log is not watched."""
+        self.log.string(TERSE, f"WARNING: {message}")
+        if stderr:
+            sys.stderr.write(f"WARNING: {message}\n")
 
     def _log_files(self, plan: CopyPlan) -> None:
         outcomes = {path: (outcome, reason)
@@ -208,6 +245,15 @@ class csiactcopy(Application):
             self.log.value(VERBOSE, "Source", entry.relpath)
             self.log.value(VERBOSE, "Destination", entry.target)
             self.log.value(VERBOSE, "Copying", f"{outcome.replace('_', ' ')} ({reason})")
+
+
+#: Problems (files, IDs) listed on stderr; the log lists them all.
+_MAX_ON_STDERR = 20
+
+
+def _id_list(ids: list[int], most: int = 10) -> str:
+    shown = ", ".join(str(obs_id) for obs_id in ids[:most])
+    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
 
 
 def _megabytes(nbytes: int) -> str:

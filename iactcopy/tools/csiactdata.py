@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from iactcopy.app.application import Application
 from iactcopy.app.cli import main_for
 from iactcopy.app.logger import TERSE
-from iactcopy.store.indexlookup import has_index_table
-from iactcopy.store.master import MasterIndex
-from iactcopy.tools.datapath import locate_master, resolve_datapath
+from iactcopy.tools.datapath import DataPath, resolve_datapath
 
 __all__ = ["csiactdata", "main"]
 
@@ -48,20 +46,20 @@ class csiactdata(Application):
     def process(self) -> None:
         settings = Settings(datapath=resolve_datapath(self["datapath"].string()),
                             master_indx=self["master_indx"].string())
-        master = MasterIndex.read(locate_master(settings.datapath, settings.master_indx))
+        store = DataPath.open(settings.datapath, settings.master_indx)
+        master = store.master
         self.log_parameters(TERSE)
         self.log.header1(TERSE, "Data storage entries")
         self.log.value(TERSE, "Master index file", master.path)
         self.log.string(TERSE, "")
         self.log.header2(TERSE, "Available data configs")
         self._names = [production.name for production in master.productions
-                       if self._show(production)]
+                       if self._show(store, production)]
 
-    def _show(self, production) -> bool:
+    def _show(self, store: DataPath, production) -> bool:
         """Log one production; True when both of its index files are usable."""
         self.log.header3(TERSE, production.name)
-        usable = (has_index_table(production.hdu_index_path, "HDU")
-                  and has_index_table(production.obs_index_path, "OBS"))
+        usable = store.has_index(production, "HDU") and store.has_index(production, "OBS")
         if not usable:
             self.log.string(TERSE, " Not available")
             return False

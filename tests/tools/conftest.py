@@ -135,3 +135,52 @@ def csiactdata_cmd():
 
     run.command = tool_command("csiactdata")
     return run
+
+
+@pytest.fixture
+def csiactcopy_cmd():
+    """Run ``csiactcopy`` as a command, like :func:`csiactdata_cmd`.
+
+    ``csiactcopy_cmd(*args, input="", timeout=120, **subprocess_kwargs)``;
+    the ``command`` attribute is the command itself, for :class:`subprocess.Popen`.
+    """
+    def run(*args: str, input: str | None = "", timeout: float = 120,
+            **kwargs: Any) -> subprocess.CompletedProcess:
+        kwargs.setdefault("stdout", subprocess.PIPE)
+        kwargs.setdefault("stderr", subprocess.PIPE)
+        return subprocess.run([*run.command, *args], input=input, text=True,
+                              timeout=timeout, **kwargs)
+
+    run.command = tool_command("csiactcopy")
+    return run
+
+
+#: The generated store shared by the csiactcopy tests: 20 observations of tiny files.
+SIM_NAME = "iactcopy-sim"
+SIM_NOBS = 20
+SIM_FIRST_ID = 1000
+
+
+@pytest.fixture(scope="session")
+def sim_master(tmp_path_factory) -> Path:
+    """The master.json of a generated store of 20 tiny observations (IDs 1000-1019).
+
+    Shared by the whole session: tests only read it.  A test that damages a
+    store works on a copy (:func:`sim_copy`).
+    """
+    from iactcopy.store.generator import generate_store
+
+    folder = tmp_path_factory.mktemp("sim") / "store"
+    return Path(generate_store(folder, SIM_NOBS, name=SIM_NAME, seed=7,
+                               first_id=SIM_FIRST_ID))
+
+
+@pytest.fixture
+def sim_copy(sim_master, tmp_path):
+    """``sim_copy(name="remote")``: a private copy of the generated store; returns its master."""
+    def build(name: str = "remote") -> Path:
+        target = tmp_path / "stores" / name
+        shutil.copytree(sim_master.parent, target)
+        return target / "master.json"
+
+    return build

@@ -1,0 +1,163 @@
+"""Index files read through a source, for fitsio: in place, or fetched into memory.
+
+fitsio opens files only by name.  From a :class:`~iactcopy.store.sources.LocalSource`
+the file is opened where it is, exactly as before URLs were supported.  From a
+remote source the file is fetched (with the retries of
+:class:`~iactcopy.store.remote.FsspecSource`) into an anonymous in-memory
+file (``memfd_create``, Linux) that fitsio opens as ``/proc/self/fd/N``;
+where that is not available, into a private
+:class:`tempfile.TemporaryDirectory` removed as soon as the table is read.
+Either way nothing is left behind, and nothing is written beside the store or
+the local copy.  Messages name the URL, not the temporary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from iactcopy.errors import IactcopyError, IndexTableError
+from iactcopy.store.remote import FsspecSource, error_reason
+from iactcopy.store.sources import LocalSource, Source, UnsafePath, check_relpath
+
+if TYPE_CHECKING:
+    from iactcopy.store.indextables import IndexTable
+
+__all__ = ["fits_file", "has_index", "read_index"]
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def fits_file(source: Source, relpath: str) -> Iterator[str]:
+    """A local path fitsio can open, holding the file *relpath* of *source*.
+
+    For a :class:`LocalSource` this is the file itself (after the checks of
+    :meth:`LocalSource.local_path`); otherwise the file is fetched into
+    memory (module notes) for the time of the ``with`` block.  An
+    :class:`~iactcopy.errors.IactcopyError` raised in the block that names the
+    temporary is raised again naming the URL.
+
+    Raises
+    ------
+    UnsafePath
+        When *relpath* could leave the store.
+    IndexTableError
+        When the file is missing or cannot be fetched.
+    """
+    if isinstance(source, LocalSource):
+        yield source.local_path(relpath)
+        return
+    url = _where(source, relpath)
+    try:
+        data = source.read_bytes(relpath)
+    except FileNotFoundError as err:
+        raise IndexTableError(f'Index file "{url}" not found.') from err
+    except OSError as err:
+        raise IndexTableError(f'Index file "{url}" cannot be read: {error_reason(err)}.') from err
+    with _memory_file(data, relpath.rpartition("/")[2]) as path:
+        try:
+            yield path
+        except IactcopyError as err:
+            renamed = _renamed(err, path, url)
+            if renamed is err:
+                raise
+            raise renamed from err
+
+
+def read_index(source: Source, relpath: str, kind: str) -> IndexTable:
+    """Read the index table of *kind* in the file *relpath* of *source*.
+
+    Returns
+    -------
+    IndexTable
+        With ``path`` the file's path, or its URL for a remote source.
+
+    Raises
+    ------
+    UnsafePath, IndexTableError
+        As :func:`fits_file` and :meth:`IndexTable.read`.
+    """
+    from iactcopy.store.indextables import IndexTable
+
+    with fits_file(source, relpath) as path:
+        table = IndexTable.read(path, kind)
+    if not isinstance(source, LocalSource):
+        table.path = _where(source, relpath)
+    return table
+
+
+def has_index(source: Source, relpath: str, kind: str) -> bool:
+    """Tell whether *relpath* of *source* holds a usable index table of *kind*.
+
+    Only headers are parsed (a remote file is fetched whole).  The reason for
+    a False is logged: at debug level for a missing or unusable file, as a
+    warning when the file could not be fetched or leaves the store.
+    """
+    from iactcopy.store.indexlookup import check_index_table
+
+    try:
+        with fits_file(source, relpath) as path:
+            check_index_table(path, kind)
+    except IndexTableError as err:
+        fetch_failed = (isinstance(err.__cause__, OSError)
+                        and not isinstance(err.__cause__, FileNotFoundError))
+        log.log(logging.WARNING if fetch_failed else logging.DEBUG, "%s", err)
+        return False
+    except UnsafePath as err:
+        log.warning("%s index %r: %s", kind, relpath, err)
+        return False
+    return True
+
+
+def _where(source: Source, relpath: str) -> str:
+    """The URL of *relpath*, for messages (checked before it is built)."""
+    if isinstance(source, FsspecSource):
+        return source.url(relpath)
+    return f"{source.root}/{check_relpath(relpath)}"
+
+
+@contextlib.contextmanager
+def _memory_file(data: bytes, name: str) -> Iterator[str]:
+    """A path holding *data*: an anonymous in-memory file, else a private temporary."""
+    fd = _memfd(name)
+    if fd is not None:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            yield f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
+        return
+    with tempfile.TemporaryDirectory(prefix="iactcopy-") as folder:
+        path = os.path.join(folder, name or "index.fits")
+        with open(path, "wb") as out:
+            out.write(data)
+        yield path
+
+
+def _memfd(name: str) -> int | None:
+    create = getattr(os, "memfd_create", None)
+    if create is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return create(name or "index", getattr(os, "MFD_CLOEXEC", 0))
+    except OSError as err:
+        log.debug("memfd_create not possible (%s): using a temporary folder", err)
+        return None
+
+
+def _renamed(err: IactcopyError, old: str, new: str) -> IactcopyError:
+    """*err* again with *old* replaced by *new* in its message, when it names *old*."""
+    text = str(err)
+    if old not in text:
+        return err
+    try:
+        return type(err)(text.replace(old, new))
+    except TypeError:  # an error class with other constructor arguments
+        return err

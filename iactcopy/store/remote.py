@@ -1,0 +1,550 @@
+"""Stores named by URL: ``http(s)://`` and ``sftp://`` through fsspec, ``file://`` as a path.
+
+:func:`open_source` turns a store root, path or URL, into a
+:class:`~iactcopy.store.sources.Source`: a path or a ``file://`` URL gives the
+same :class:`~iactcopy.store.sources.LocalSource` as before, an ``http``,
+``https`` or ``sftp`` URL an :class:`FsspecSource`.  fsspec (with aiohttp for
+http, sshfs for sftp: ``pip install iactcopy[remote]``) is imported only
+when such a URL is used.  :func:`read_remote_master` reads a master file by
+URL; :mod:`iactcopy.store.indexfetch` reads index files through any source.
+
+Decisions:
+
+* **Retries.** A transient failure (connection refused, reset or dropped,
+  a timeout, HTTP 408, 425, 429 or 5xx) is tried again after
+  :data:`RETRY_DELAYS`, :data:`ATTEMPTS` attempts in all; then it is that
+  file's failure, with the number of attempts in the reason.  Anything else
+  (404, 403, a host key that cannot be verified) fails at once.  A copy that
+  breaks off is started again from its first byte, and progress is not
+  counted twice.  An sftp connection that broke is opened anew.
+* **Parallel transfers.** A source holds one aiohttp session (a pool of
+  connections) or one SSH connection (up to 8 SFTP channels), shared by the
+  threads of :func:`~iactcopy.store.transfer.plan_copy` and
+  :func:`~iactcopy.store.transfer.copy_files`, so ``nthreads`` requests are
+  in flight at once and latency is paid once per batch, not per file.
+* **Times.** The modification time is what the server gives: HTTP
+  ``Last-Modified`` (whole seconds), the sftp ``stat`` time, or a
+  ``mtime``/``LastModified`` entry of another fsspec file system; None when
+  there is none, and then equal sizes mean up to date (see
+  :mod:`iactcopy.store.transfer`).
+* **sftp.** ``sftp://[user@]host[:port]/absolute/path``.  Authentication is
+  the user's SSH set-up as asyncssh reads it: the keys in ``~/.ssh``
+  (``id_ed25519``, ``id_ecdsa``, ``id_rsa``), an ssh-agent, and
+  ``~/.ssh/config``.  The server's host key must be in
+  ``~/.ssh/known_hosts``, as for ``ssh`` (sshfs alone would not check it).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import re
+import stat
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, BinaryIO
+from urllib.parse import quote, unquote, urlsplit
+
+from iactcopy.errors import DataStoreError
+from iactcopy.store.master import MasterIndex
+from iactcopy.store.sources import (
+    CHUNK_SIZE,
+    Destination,
+    FileInfo,
+    LocalSource,
+    Source,
+    check_relpath,
+)
+
+__all__ = [
+    "ATTEMPTS",
+    "RETRY_DELAYS",
+    "TIMEOUT",
+    "URL_SCHEMES",
+    "FsspecSource",
+    "error_reason",
+    "is_url",
+    "join_url",
+    "local_path",
+    "open_source",
+    "read_remote_master",
+]
+
+log = logging.getLogger(__name__)
+
+URL_SCHEMES = ("http", "https", "sftp", "file")
+"""The URL schemes a store may be named by; another ``scheme://`` is refused."""
+
+ATTEMPTS = 3
+"""How many times a transient failure is tried in all."""
+
+RETRY_DELAYS = (0.5, 1.0)
+"""Seconds to wait before the second and the third attempt (then the last one again)."""
+
+TIMEOUT = 60.0
+"""Seconds a connection may take to open, or stay silent while a file is read."""
+
+_FSSPEC_SCHEMES = ("http", "https", "sftp")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
+_RETRY_STATUS = frozenset({408, 425, 429})
+_REMOTE_EXTRA = "pip install iactcopy[remote]"
+
+
+def is_url(location: str | os.PathLike) -> bool:
+    """Tell whether *location* is a URL (``scheme://...``) rather than a path.
+
+    >>> is_url("https://example.org/hess/master.json"), is_url("/data/hess/master.json")
+    (True, False)
+    """
+    return isinstance(location, str) and _SCHEME.match(location) is not None
+
+
+def local_path(location: str | os.PathLike) -> str | None:
+    """The local path *location* names, or None when it is a remote URL.
+
+    A path is returned as it is; a ``file://`` URL gives its path.
+
+    Raises
+    ------
+    DataStoreError
+        For a URL whose scheme is not one of :data:`URL_SCHEMES`, or a
+        ``file://`` URL naming another host.
+    """
+    if not is_url(location):
+        return os.fspath(location)
+    scheme = _scheme(location)
+    if scheme != "file":
+        return None
+    parts = urlsplit(location)
+    if parts.netloc not in ("", "localhost"):
+        raise DataStoreError(f'"{location}" names a file on host "{parts.netloc}"; a file:// '
+                             "URL must name a local file (file:///path/to/master.json).")
+    return unquote(parts.path)
+
+
+def open_source(root: str | os.PathLike) -> Source:
+    """The source reading the files below *root*, a folder path or URL.
+
+    Raises
+    ------
+    DataStoreError
+        For an unsupported URL (see :func:`local_path`).
+    ImportError
+        For an http(s) or sftp URL when fsspec (aiohttp, sshfs) is missing.
+    """
+    path = local_path(root)
+    if path is not None:
+        return LocalSource(path)
+    return FsspecSource(os.fspath(root))
+
+
+def join_url(root: str, relpath: str) -> str:
+    """*root* URL, then *relpath* (checked, percent-encoded).
+
+    >>> join_url("https://example.org/hess/", "sub dir/master.json")
+    'https://example.org/hess/sub%20dir/master.json'
+    """
+    return f"{root.rstrip('/')}/{quote(check_relpath(relpath))}"
+
+
+def read_remote_master(url: str, *, hint: str = "") -> tuple[MasterIndex, FsspecSource]:
+    """Read the master file at *url*; return it and the source of its folder.
+
+    Parameters
+    ----------
+    url : str
+        An http(s) or sftp URL of a master file.
+    hint : str
+        Added to the message when the file is not found. Default: none.
+
+    Raises
+    ------
+    DataStoreError
+        When the file is not found, the server cannot be reached (after
+        :data:`ATTEMPTS` attempts), or the file is not a valid master index.
+    """
+    parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        raise DataStoreError(f'"{url}": a master file URL may have no query (?) or fragment (#).')
+    folder, _, name = url.rpartition("/")
+    if not name or "://" not in folder:
+        raise DataStoreError(f'"{url}" names a folder; give the URL of the master file '
+                             "(.../master.json).")
+    source = FsspecSource(folder)
+    try:
+        data = source.read_bytes(unquote(name))
+    except FileNotFoundError as err:
+        raise DataStoreError(f'Master index file "{url}" not found.{hint}') from err
+    except OSError as err:
+        raise DataStoreError(f'Master index file "{url}" cannot be read: '
+                             f"{error_reason(err)}.") from err
+    return MasterIndex.from_bytes(data, url), source
+
+
+class FsspecSource(Source):
+    """The files below an ``http(s)://`` or ``sftp://`` URL, read through fsspec.
+
+    Every error is an :class:`OSError`: ``FileNotFoundError`` for a file the
+    server does not have, ``PermissionError`` when it refuses, and
+    ``ConnectionError``, ``TimeoutError`` or a plain ``OSError`` (HTTP
+    status) for the rest; transient ones are tried again first (module notes).
+
+    Parameters
+    ----------
+    root : str
+        The store folder, e.g. ``https://example.org/hess_dl3_dr1`` or
+        ``sftp://user@host:2222/data/hess_dl3_dr1``.
+    attempts : int, optional
+        Attempts in all for a transient failure. Default: :data:`ATTEMPTS`.
+    delays : sequence of float, optional
+        Seconds before each new attempt. Default: :data:`RETRY_DELAYS`.
+    timeout : float, optional
+        Seconds for a connection to open or a read to make progress.
+        Default: :data:`TIMEOUT`.
+
+    Raises
+    ------
+    ValueError
+        When *root* is not an http(s) or sftp URL, or has a query or fragment.
+    ImportError
+        When fsspec, or the package of the protocol, is not installed.
+    """
+
+    is_local = False
+
+    def __init__(self, root: str, *, attempts: int | None = None,
+                 delays: tuple[float, ...] | None = None, timeout: float | None = None):
+        scheme = _scheme(root)
+        if scheme not in _FSSPEC_SCHEMES:
+            raise ValueError(f"root must be an http, https or sftp URL, not {root!r}")
+        parts = urlsplit(root)
+        if parts.query or parts.fragment:
+            raise ValueError(f"a store URL may have no query or fragment: {root!r}")
+        self.attempts = ATTEMPTS if attempts is None else attempts
+        self.delays = tuple(RETRY_DELAYS if delays is None else delays)
+        if self.attempts < 1 or not self.delays:
+            raise ValueError("attempts must be at least 1, and delays must not be empty")
+        self.timeout = TIMEOUT if timeout is None else timeout
+        self.scheme = scheme
+        self.root = root.rstrip("/")
+        self._http = scheme in ("http", "https")
+        # http: URLs (%-escapes kept, other characters quoted as needed);
+        # sftp: paths on the server.
+        self._base = self.root if self._http else unquote(parts.path).rstrip("/")
+        self._fs: Any = None
+        self._fs_lock = threading.Lock()
+        self._sizes: dict[str, int] = {}
+        _filesystem_class(scheme)  # a missing package is reported now, not per file
+
+    def url(self, relpath: str) -> str:
+        """The URL of *relpath*, checked (:func:`check_relpath`) before it is built."""
+        return join_url(self.root, relpath)
+
+    def info(self, relpath: str) -> FileInfo:
+        norm = check_relpath(relpath)
+        url = self.url(norm)
+        look_up = _http_info if self._http else _fs_info
+        details = self._call(url, lambda fs: look_up(fs, self._fs_path(norm)))
+        kind = details.get("type", "file")
+        if kind == "directory":
+            raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", url)
+        if kind != "file":
+            raise OSError(errno.EINVAL, "is not a regular file", url)
+        if details.get("size") is None:
+            raise OSError(errno.EIO, "the server does not give the size", url)
+        found = FileInfo(size=int(details["size"]), mtime=_mtime(details), mode=_mode(details))
+        self._sizes[norm] = found.size
+        return found
+
+    def open(self, relpath: str) -> BinaryIO:
+        norm = check_relpath(relpath)
+        return self._call(self.url(norm), lambda fs: self._open_stream(fs, norm))
+
+    def read_bytes(self, relpath: str) -> bytes:
+        norm = check_relpath(relpath)
+        return self._call(self.url(norm), lambda fs: fs.cat_file(self._fs_path(norm)))
+
+    def copy_to(self, relpath: str, dest: Destination, callback=None) -> int:
+        norm = check_relpath(relpath)
+        if isinstance(dest, (str, os.PathLike)):
+            with open(dest, "wb") as out:
+                return self._copy(norm, out, callback)
+        return self._copy(norm, dest, callback)
+
+    def _copy(self, norm: str, out: BinaryIO, callback) -> int:
+        start = out.tell() if out.seekable() else None
+        most = 0  # the most bytes any attempt wrote; those are already reported
+
+        def attempt(fs) -> int:
+            nonlocal most
+            if start is not None:
+                out.seek(start)
+                out.truncate()
+            elif most:
+                raise OSError(errno.ESPIPE, "the copy broke off, and its output cannot be "
+                                            "rewound to start again")
+            written = 0
+            with self._open_stream(fs, norm) as src:
+                while True:
+                    data = src.read(CHUNK_SIZE)
+                    if not data:
+                        return written
+                    _write_all(out, data)
+                    written += len(data)
+                    if written > most:
+                        if callback is not None:
+                            callback.relative_update(written - most)
+                        most = written
+
+        return self._call(self.url(norm), attempt)
+
+    def _open_stream(self, fs, norm: str) -> BinaryIO:
+        path = self._fs_path(norm)
+        if self._http:
+            # block_size=0: one streamed GET; a size already known spares the
+            # HEAD request fsspec would otherwise send first.
+            return fs.open(path, "rb", block_size=0, size=self._sizes.get(norm))
+        return fs.open(path, "rb")
+
+    def _fs_path(self, norm: str) -> str:
+        return f"{self._base}/{quote(norm) if self._http else norm}"
+
+    def _filesystem(self):
+        # Made on first use, inside the retries: an sftp file system connects
+        # when it is created.
+        with self._fs_lock:
+            if self._fs is None:
+                self._fs = _make_filesystem(self.scheme, self.root, self.timeout)
+            return self._fs
+
+    def _forget(self, fs) -> None:
+        # An sftp connection that broke stays broken: the next attempt makes
+        # a new one (once, however many threads saw it break).  aiohttp
+        # opens new connections by itself.
+        with self._fs_lock:
+            if self._fs is fs:
+                self._fs = None
+
+    def _call(self, what: str, action: Callable[[Any], Any]) -> Any:
+        """Run ``action(fs)`` under the retry policy; any failure becomes an OSError."""
+        for attempt in range(1, self.attempts + 1):
+            fs = None
+            try:
+                fs = self._filesystem()
+                return action(fs)
+            except Exception as err:  # every backend error is classified below
+                error, transient = _as_os_error(err, what)
+                if transient and fs is not None and not self._http:
+                    self._forget(fs)
+                if not transient or attempt == self.attempts:
+                    if transient and attempt > 1:
+                        error.strerror = f"{error.strerror} ({attempt} attempts)"
+                    if error is err:
+                        raise
+                    raise error from err
+                delay = self.delays[min(attempt, len(self.delays)) - 1]
+                log.info("%s: %s; attempt %d of %d, trying again in %.1f s", what,
+                         error.strerror, attempt, self.attempts, delay)
+            time.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _scheme(location: str) -> str | None:
+    match = _SCHEME.match(location)
+    if match is None:
+        return None
+    scheme = match.group(1).lower()
+    if scheme not in URL_SCHEMES:
+        raise DataStoreError(f'"{location}": URLs starting with "{scheme}://" are not '
+                             f"supported; use {', '.join(URL_SCHEMES[:-1])} or file, or a path.")
+    return scheme
+
+
+def _filesystem_class(scheme: str) -> type:
+    try:
+        if scheme == "sftp":
+            from sshfs import SSHFileSystem
+
+            return SSHFileSystem
+        import aiohttp  # noqa: F401 - needed by fsspec's HTTP file system
+        from fsspec.implementations.http import HTTPFileSystem
+    except ImportError as err:
+        raise ImportError(f"{scheme}:// URLs need fsspec, aiohttp and sshfs: "
+                          f"{_REMOTE_EXTRA} ({err})") from err
+    return HTTPFileSystem
+
+
+def _make_filesystem(scheme: str, root: str, timeout: float):
+    cls = _filesystem_class(scheme)
+    if scheme == "sftp":
+        parts = urlsplit(root)
+        options: dict[str, Any] = {"port": parts.port or 22, "timeout": timeout,
+                                   # () is asyncssh's "~/.ssh/known_hosts"; sshfs's
+                                   # default, None, would trust any host key.
+                                   "known_hosts": (),
+                                   # A silent server is noticed within about `timeout`.
+                                   "keepalive_interval": timeout / 4, "keepalive_count_max": 3}
+        if parts.username:
+            options["username"] = unquote(parts.username)
+        if parts.password:
+            options["password"] = unquote(parts.password)
+        return cls(parts.hostname, skip_instance_cache=True, **options)
+    import aiohttp
+
+    client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+    return cls(skip_instance_cache=True, client_kwargs={"timeout": client_timeout})
+
+
+def _fs_info(fs, path: str) -> dict:
+    return fs.info(path)
+
+
+def _http_info(fs, url: str) -> dict:
+    """fsspec's ``info()``, in one HEAD request where that is enough.
+
+    fsspec follows any failed HEAD with a GET (for servers without HEAD), so
+    a file that is not there costs two round trips; csiactcopy looks for six
+    documentation files that are mostly absent.  Here a HEAD answered 404 or
+    410 is final, and one answered 2xx with an unencoded ``Content-Length``
+    gives size and ``Last-Modified``; anything else goes to ``fs.info()``.
+    """
+    from fsspec.asyn import sync
+
+    async def head():
+        session = await fs.set_session()
+        async with session.head(url, allow_redirects=True,
+                                headers={"Accept-Encoding": "identity"}) as response:
+            return response.status, response.headers.copy()
+
+    status, headers = sync(fs.loop, head)
+    if status in (404, 410):
+        raise FileNotFoundError(errno.ENOENT, f"not found (HTTP {status})", url)
+    length = headers.get("Content-Length")
+    if (200 <= status < 300 and length is not None and length.isdigit()
+            and headers.get("Content-Encoding", "identity") in ("identity", "")):
+        return {"type": "file", "size": int(length), "Last-Modified": headers.get("Last-Modified")}
+    return fs.info(url)
+
+
+def _as_os_error(err: Exception, what: str) -> tuple[OSError, bool]:
+    """The OSError to report for a backend error, and whether it is transient."""
+    cause: BaseException = err
+    # fsspec's HTTP info() turns every failure into FileNotFoundError(url)
+    # raised from the real one; the real one decides.
+    if type(err) is FileNotFoundError and err.__cause__ is not None:
+        cause = err.__cause__
+    try:
+        import aiohttp
+    except ImportError:  # pragma: no cover - sftp without the http part of the extra
+        aiohttp = None
+    if aiohttp is not None and isinstance(cause, aiohttp.ClientResponseError):
+        status = cause.status
+        text = f"HTTP {status} {cause.message}".strip()
+        if status in (404, 410):
+            return FileNotFoundError(errno.ENOENT, f"not found ({text})", what), False
+        if status in (401, 403):
+            return PermissionError(errno.EACCES, f"access refused ({text})", what), False
+        return OSError(errno.EIO, text, what), status in _RETRY_STATUS or status >= 500
+    if isinstance(cause, FileNotFoundError):
+        return FileNotFoundError(errno.ENOENT, "not found", what), False
+    if type(cause).__name__ == "HostKeyNotVerifiable":  # asyncssh
+        return PermissionError(errno.EACCES, f"{_text(cause).rstrip('.')}: its key is not in "
+                                             "~/.ssh/known_hosts (connect once with ssh, or "
+                                             "add it with ssh-keyscan)", what), False
+    if isinstance(cause, PermissionError):
+        return PermissionError(errno.EACCES, f"access refused ({_text(cause)})", what), False
+    if _is_timeout(cause):
+        return TimeoutError(errno.ETIMEDOUT, f"timed out ({_text(cause)})", what), True
+    if _is_connection_error(cause, aiohttp):
+        return ConnectionError(errno.ECONNABORTED, _connection_text(cause), what), True
+    if isinstance(err, OSError):
+        return err, False
+    return OSError(errno.EIO, f"{type(cause).__name__}: {_text(cause)}", what), False
+
+
+def _is_timeout(err: BaseException) -> bool:
+    import asyncio
+
+    return isinstance(err, (TimeoutError, asyncio.TimeoutError))
+
+
+def _is_connection_error(err: BaseException, aiohttp) -> bool:
+    if aiohttp is not None:
+        if isinstance(err, (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch)):
+            return False
+        if isinstance(err, (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError)):
+            return True
+    if type(err).__name__ == "ConnectionLost":  # asyncssh, without importing it
+        return True
+    return isinstance(err, ConnectionError)
+
+
+def _connection_text(err: BaseException) -> str:
+    host, port = getattr(err, "host", None), getattr(err, "port", None)
+    cause = getattr(err, "os_error", None) or err  # aiohttp's ClientConnectorError wraps one
+    why = os.strerror(cause.errno) if isinstance(cause, OSError) and cause.errno else _text(err)
+    where = f"cannot connect to {host}:{port}" if host else "connection failed"
+    return f"{where}: {why}"
+
+
+def _text(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text or type(err).__name__
+
+
+def error_reason(err: OSError) -> str:
+    """The words of an OSError without its errno and file name."""
+    return err.strerror or _text(err)
+
+
+def _mtime(details: dict) -> float | None:
+    for key in ("mtime", "LastModified", "Last-Modified", "last_modified", "modified"):
+        value = details.get(key)
+        if value is not None:
+            stamp = _timestamp(value)
+            if stamp is not None:
+                return stamp
+    return None
+
+
+def _timestamp(value: Any) -> float | None:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    elif isinstance(value, str):
+        from email.utils import parsedate_to_datetime
+
+        try:
+            moment = parsedate_to_datetime(value)  # HTTP: "Tue, 03 Jun 2008 11:05:30 GMT"
+        except (TypeError, ValueError):
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                return None
+    else:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def _mode(details: dict) -> int | None:
+    for key in ("permissions", "mode"):
+        value = details.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return stat.S_IMODE(value)
+    return None
+
+
+def _write_all(out: BinaryIO, data: bytes) -> None:
+    # A raw (unbuffered) file may write less than asked.
+    view = memoryview(data)
+    while view:
+        written = out.write(view)
+        if written is None:
+            raise BlockingIOError(errno.EAGAIN, "the output would block")
+        view = view[written:]

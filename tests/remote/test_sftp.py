@@ -1,0 +1,247 @@
+"""csiactcopy, csiactdata and csfindobs on stores named by sftp:// URLs.
+
+Each test module run starts its own OpenSSH server on 127.0.0.1 (a free
+port) with a host key and a client key made for it, logging in as the
+current user (root on the project's machines).  The client finds its key
+and the host key the way ``ssh`` does, in ``~/.ssh`` of the test's own
+``HOME`` (iactcopy.store.remote, "sftp").  Without ``/usr/sbin/sshd``
+(Debian: openssh-server; ``make sysdeps`` installs it), or where it cannot
+start, the tests are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import errno
+import filecmp
+import getpass
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from iactcopy.errors import DataStoreError
+from iactcopy.store.datastore import RemoteStore
+from iactcopy.store.indextables import IndexTable
+from iactcopy.store.remote import FsspecSource
+from iactcopy.tools.csfindobs import csfindobs
+from iactcopy.tools.csiactcopy import csiactcopy
+from iactcopy.tools.csiactdata import csiactdata
+
+from .conftest import GENERATED_NOBS, GENERATED_PROD
+
+SSHD = "/usr/sbin/sshd"
+FIRST_ID = 100000
+CONFIG = """\
+Port {port}
+ListenAddress 127.0.0.1
+HostKey {folder}/host_ed25519
+AuthorizedKeysFile {folder}/authorized_keys
+PidFile none
+StrictModes no
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin prohibit-password
+Subsystem sftp internal-sftp
+LogLevel ERROR
+"""
+
+
+@dataclass(frozen=True)
+class Sshd:
+    """A running sshd: its port, its host key line, and the client key that logs in."""
+
+    port: int
+    host_key: str
+    client_key: Path
+    user: str
+
+    def url(self, path: Path | str) -> str:
+        return f"sftp://{self.user}@127.0.0.1:{self.port}{path}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _keygen(path: Path) -> None:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)],
+                   check=True, capture_output=True, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    """An sshd on loopback for this module; skips with the reason when none can start."""
+    if not os.path.isfile(SSHD) or shutil.which("ssh-keygen") is None:
+        pytest.skip(f"{SSHD} or ssh-keygen is missing (Debian: openssh-server; run make sysdeps)")
+    if not os.path.isdir("/run/sshd"):
+        # sshd's privilege-separation folder, made by the service scripts at boot.
+        try:
+            os.makedirs("/run/sshd", mode=0o755)
+        except OSError as err:
+            pytest.skip(f"sshd cannot start: /run/sshd is missing and cannot be made ({err})")
+    folder = tmp_path_factory.mktemp("sshd")
+    _keygen(folder / "host_ed25519")
+    _keygen(folder / "client_ed25519")
+    shutil.copyfile(folder / "client_ed25519.pub", folder / "authorized_keys")
+    port = _free_port()
+    config = folder / "sshd_config"
+    config.write_text(CONFIG.format(port=port, folder=folder))
+    check = subprocess.run([SSHD, "-t", "-f", str(config)], capture_output=True, text=True,
+                           timeout=30)
+    if check.returncode:
+        pytest.skip(f"sshd cannot start: {check.stderr.strip() or check.stdout.strip()}")
+    process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            if process.poll() is not None:
+                pytest.skip(f"sshd cannot start: {process.stderr.read().strip()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.skip(f"sshd did not listen on port {port} within 10 s")
+                time.sleep(0.05)
+        host_key = (folder / "host_ed25519.pub").read_text().split()
+        yield Sshd(port, " ".join(host_key[:2]), folder / "client_ed25519", getpass.getuser())
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def ssh_home(sshd, isolated) -> Path:
+    """``~/.ssh`` of the test's HOME with the client key and the server's host key."""
+    folder = Path(os.environ["HOME"]) / ".ssh"
+    folder.mkdir(mode=0o700)
+    shutil.copyfile(sshd.client_key, folder / "id_ed25519")
+    os.chmod(folder / "id_ed25519", 0o600)
+    (folder / "known_hosts").write_text(f"[127.0.0.1]:{sshd.port} {sshd.host_key}\n")
+    return folder
+
+
+def run_copy(remote_master: str, outpath: Path, **values) -> csiactcopy:
+    app = csiactcopy(remote_master=remote_master, prodname=GENERATED_PROD,
+                     outpath=str(outpath), nthreads=4, **values)
+    app.execute()
+    return app
+
+
+def data_files(store: Path) -> list[str]:
+    return sorted(str(path.relative_to(store)) for path in (store / "data").iterdir())
+
+
+def test_copy_over_sftp(sshd, ssh_home, generated_store, tmp_path):
+    outpath = tmp_path / "local"
+    url = sshd.url(generated_store / "master.json")
+    app = run_copy(url, outpath)
+
+    assert app.exit_status == 0, app.report.problems
+    files = data_files(generated_store)
+    assert sorted(app.report.copied) == files
+    for relpath in files:
+        source, target = generated_store / relpath, outpath / relpath
+        assert filecmp.cmp(source, target, shallow=False)
+        # sftp (version 3) gives whole seconds, and the permission bits.
+        assert target.stat().st_mtime == int(source.stat().st_mtime)
+        assert stat.S_IMODE(target.stat().st_mode) == stat.S_IMODE(source.stat().st_mode)
+    obs = IndexTable.read(outpath / "obs-index.fits.gz", "OBS")
+    assert sorted(obs.obs_ids.tolist()) == list(range(FIRST_ID, FIRST_ID + GENERATED_NOBS))
+
+    again = run_copy(url, outpath)
+    assert again.exit_status == 0
+    assert again.report.copied == {}
+    assert len(again.report.up_to_date) == GENERATED_NOBS
+
+
+def test_missing_file_over_sftp(sshd, ssh_home, generated_store, tmp_path):
+    missing = f"data/{GENERATED_PROD}_obs_{FIRST_ID + 2:06d}.fits.gz"
+    (generated_store / missing).unlink()
+    outpath = tmp_path / "local"
+    app = run_copy(sshd.url(generated_store / "master.json"), outpath)
+
+    assert app.exit_status == 3
+    assert list(app.report.missing) == [missing]
+    hdu = IndexTable.read(outpath / "hdu-index.fits.gz", "HDU")
+    assert FIRST_ID + 2 not in hdu.obs_ids.tolist()
+
+
+def test_csiactdata_and_csfindobs_over_sftp(sshd, ssh_home, generated_store):
+    datapath = sshd.url(generated_store)
+    data = csiactdata(datapath=datapath)
+    data.run()
+    assert data.names() == [GENERATED_PROD]
+    find = csfindobs(datapath=datapath, prodname=GENERATED_PROD, ra="NONE", min_qual=2)
+    find.run()
+    assert find.runs() == list(range(FIRST_ID, FIRST_ID + GENERATED_NOBS))
+
+
+def test_command_line_over_sftp(sshd, ssh_home, generated_store, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "iactcopy.tools.csiactcopy",
+         f"remote_master={sshd.url(generated_store / 'master.json')}",
+         f"prodname={GENERATED_PROD}", f"outpath={tmp_path / 'local'}"],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(tmp_path / "local" / "data")) == [
+        Path(f).name for f in data_files(generated_store)]
+
+
+def test_unknown_host_key_is_refused_at_once(sshd, ssh_home, generated_store):
+    (ssh_home / "known_hosts").write_text("")
+    started = time.monotonic()
+    with pytest.raises(DataStoreError) as caught:
+        RemoteStore.open(sshd.url(generated_store / "master.json"))
+    message = str(caught.value)
+    assert sshd.url(generated_store / "master.json") in message
+    assert "not trusted" in message.lower() or "host key" in message.lower()
+    assert "attempts" not in message
+    assert time.monotonic() - started < 5
+
+
+def test_index_outside_the_store_is_refused_over_sftp(sshd, ssh_home, generated_store):
+    master = json.loads((generated_store / "master.json").read_text())
+    master["datasets"][0]["obsindx"] = "../../etc/obs-index.fits.gz"
+    (generated_store / "master.json").write_text(json.dumps(master))
+    store = RemoteStore.open(sshd.url(generated_store / "master.json"))
+    with pytest.raises(DataStoreError, match="outside the store"):
+        store.production(GENERATED_PROD)
+
+
+def test_a_broken_sftp_connection_is_made_again(sshd, ssh_home, generated_store):
+    relpath = f"data/{GENERATED_PROD}_obs_{FIRST_ID:06d}.fits.gz"
+    source = FsspecSource(sshd.url(generated_store))
+    size = (generated_store / relpath).stat().st_size
+    assert source.info(relpath).size == size
+
+    class Broken:
+        def info(self, path):
+            raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
+
+    source._fs = Broken()  # as a connection looks once the server has dropped it
+    assert source.info(relpath).size == size
+    assert not isinstance(source._fs, Broken)
+
+
+def test_unreachable_sftp_server_after_three_attempts(closed_port):
+    source = FsspecSource(f"sftp://127.0.0.1:{closed_port}/store")
+    with pytest.raises(ConnectionError, match=r"\(3 attempts\)"):
+        source.info("master.json")
