@@ -11,8 +11,13 @@ column name under a lock, and nothing is written outside ``outpath``.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+import numpy as np
 
 from iactcopy.app.application import Application
 from iactcopy.app.cli import main_for
@@ -25,8 +30,7 @@ from iactcopy.store.localstore import (
     update_local_store,
 )
 from iactcopy.store.runlist import read_runlist
-from iactcopy.store.sources import UnsafePath
-from iactcopy.store.transfer import CopyPlan, CopyReport, copy_files, plan_copy
+from iactcopy.store.transfer import MISSING, CopyPlan, CopyReport, copy_files, plan_copy
 from iactcopy.tools.progress import progress_for
 
 __all__ = ["csiactcopy", "main"]
@@ -66,6 +70,9 @@ class csiactcopy(Application):
     def __init__(self, *args, **kwargs):
         self.report = CopyReport()
         self.update: LocalUpdate | None = None
+        #: Seconds spent in each phase of the last run: select, plan, copy, index_update.
+        self.timings: dict[str, float] = {}
+        self._indexed = 0
         super().__init__(*args, **kwargs)
 
     @property
@@ -83,19 +90,61 @@ class csiactcopy(Application):
         if wanted == []:
             self.log.string(TERSE, "The run list is empty: nothing is copied.")
             return
-        selection = store.select(production, wanted)
+        with self._timed("select"):
+            selection = store.select(production, wanted)
         self._log_selection(store, selection)
+        if not len(selection.obs_ids):
+            self.log.string(TERSE, "No observation to copy.")
+            return
         create_local_store(settings.outpath)
-        plan = plan_copy(store.source, [*selection.relpaths, *self._doc_files(store)],
-                         settings.outpath, clobber=settings.clobber, nthreads=settings.nthreads)
+        with self._timed("plan"):
+            plan = self._plan(store, selection, settings)
         self._log_plan(plan)
-        self.report = self._copy(plan, store, settings)
-        complete = selection.complete(path for path, _ in self.report.problems)
+        with self._timed("copy"):
+            self.report = self._copy(plan, store, settings)
         self.log.header1(TERSE, "Updating index files")
-        self.update = update_local_store(settings.outpath, selection, complete,
-                                         clobber=settings.clobber, remote_master=store.master)
+        with self._timed("index_update"):
+            self.update = update_local_store(settings.outpath, selection, self._complete(selection),
+                                             clobber=settings.clobber,
+                                             remote_master=store.master)
         self._log_update(self.update, settings.clobber)
         self._log_summary(selection, plan)
+
+    def report_content(self) -> dict:
+        counts = {outcome: len(files) for outcome, files in self._outcomes().items()}
+        return {"files": counts, "bytes_copied": self.report.bytes_copied,
+                "observations_indexed": self._indexed,
+                "problems": [f"{path}: {problem}" for path, problem in self.report.problems],
+                "timings": {phase: round(seconds, 4) for phase, seconds in self.timings.items()}}
+
+    @contextlib.contextmanager
+    def _timed(self, phase: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[phase] = time.perf_counter() - start
+
+    def _complete(self, selection: Selection) -> np.ndarray:
+        """The observations to index: none of their files missing, refused, failed or kept.
+
+        A differing local file kept with clobber=no may be a truncated one, so
+        an observation not indexed yet is not indexed on its strength; one
+        already indexed keeps its local rows (contract §2).
+        """
+        bad = [path for path, _ in self.report.problems] + list(self.report.kept)
+        complete = selection.complete(bad)
+        self._indexed = len(complete)
+        return complete
+
+    @staticmethod
+    def _plan(store: RemoteStore, selection: Selection, settings: Settings) -> CopyPlan:
+        """The data files, and the documentation files the store has (looked up in parallel)."""
+        plan = plan_copy(store.source, [*selection.relpaths, *DOC_FILES], settings.outpath,
+                         clobber=settings.clobber, nthreads=settings.nthreads)
+        plan.entries = [entry for entry in plan.entries
+                        if not (entry.relpath in DOC_FILES and entry.action == MISSING)]
+        return plan
 
     def _settings(self) -> Settings:
         remote_master = self["remote_master"].filename()
@@ -105,19 +154,6 @@ class csiactcopy(Application):
         return Settings(remote_master=remote_master, prodname=prodname, runlist=runlist,
                         outpath=outpath, nthreads=self["nthreads"].integer(),
                         clobber=self["clobber"].boolean())
-
-    @staticmethod
-    def _doc_files(store: RemoteStore) -> list[str]:
-        found = []
-        for name in DOC_FILES:
-            try:
-                store.source.info(name)
-            except UnsafePath:
-                pass  # a link out of the store: the plan refuses it and the summary says so
-            except OSError:
-                continue
-            found.append(name)
-        return found
 
     def _copy(self, plan: CopyPlan, store: RemoteStore, settings: Settings) -> CopyReport:
         self.log.header1(NORMAL, "Copying files")
@@ -188,16 +224,20 @@ class csiactcopy(Application):
         report = self.report
         self._log_files(plan)
         self.log.header1(NORMAL, "Summary")
-        self.log.value(NORMAL, "Data files found", len(plan))
-        self.log.value(NORMAL, "Data files copied", len(report.copied))
-        self.log.value(NORMAL, "Files up to date", len(report.up_to_date))
-        self.log.value(NORMAL, "Differing files kept", len(report.kept))
-        self.log.value(NORMAL, "Files missing", len(report.missing))
-        self.log.value(NORMAL, "Files refused", len(report.refused))
-        self.log.value(NORMAL, "Files failed", len(report.failed))
+        outcomes = self._outcomes()
+        data_files = [entry for entry in plan.entries if entry.relpath not in DOC_FILES]
+        self.log.value(NORMAL, "Data files found", len(data_files))
+        self.log.value(NORMAL, "Data files copied", len(outcomes["copied"]))
+        self.log.value(NORMAL, "Files up to date", len(outcomes["up_to_date"]))
+        self.log.value(NORMAL, "Differing files kept", len(outcomes["kept"]))
+        self.log.value(NORMAL, "Files missing", len(outcomes["missing"]))
+        self.log.value(NORMAL, "Files refused", len(outcomes["refused"]))
+        self.log.value(NORMAL, "Files failed", len(outcomes["failed"]))
         self.log.value(NORMAL, "Size", _megabytes(report.bytes_copied))
-        complete = selection.complete(path for path, _ in report.problems)
-        self.log.value(NORMAL, "Observations indexed", len(complete))
+        docs = [entry.relpath for entry in plan.entries if entry.relpath in DOC_FILES]
+        if docs:
+            self.log.value(NORMAL, "Documentation files", ", ".join(docs))
+        self.log.value(NORMAL, "Observations indexed", self._indexed)
         if selection.absent:
             self.log.value(NORMAL, "IDs not available", _id_list(selection.absent))
         entries = self.update.master_entries if self.update else []
@@ -209,6 +249,12 @@ class csiactcopy(Application):
         self.log.header3(TERSE, "Content of master index")
         for name, _ in entries:
             self.log.string(TERSE, name)
+
+    def _outcomes(self) -> dict[str, dict[str, str]]:
+        """The data files (documentation files aside) of each outcome of the copy."""
+        return {name: {path: why for path, why in getattr(self.report, name).items()
+                       if path not in DOC_FILES}
+                for name in ("copied", "up_to_date", "kept", "missing", "refused", "failed")}
 
     def _warn_problems(self, report: CopyReport) -> None:
         """List every missing or refused file in the log, and the first ones on stderr.

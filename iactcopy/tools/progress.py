@@ -34,6 +34,9 @@ class StatusLines(Callback):
     def set_size(self, total_bytes: int) -> None:
         with self._lock:
             self._total = total_bytes
+            if total_bytes <= 0:
+                # Nothing to copy (a no-op rerun): one "100 %" at the end says it.
+                self._next = 100
             self._emit()
 
     def relative_update(self, nbytes: int) -> None:
