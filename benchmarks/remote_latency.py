@@ -77,6 +77,22 @@ def _csiactcopy() -> list[str]:
                                                    "iactcopy.tools.csiactcopy"]
 
 
+def measure(latency: float = 0.03, nobs: int = 40, repeat: int = 3) -> tuple[float, float]:
+    """Median times of the copy with ``nthreads=1`` and with ``nthreads=8``."""
+    with tempfile.TemporaryDirectory(prefix="iactcopy-latency-") as folder:
+        work = Path(folder)
+        generate_store(work / "store", nobs, name=PROD)
+        httpd = serve(work / "store", latency)
+        try:
+            url = f"http://127.0.0.1:{httpd.server_address[1]}/master.json"
+            many = time_copy(url, work, 8, repeat)
+            one = time_copy(url, work, 1, repeat)
+        finally:
+            httpd.shutdown()
+            httpd.server_close()
+    return one, many
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.03,
@@ -84,17 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--nobs", type=int, default=40, help="observations (default 40)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per setting (default 3)")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="iactcopy-latency-") as folder:
-        work = Path(folder)
-        generate_store(work / "store", args.nobs, name=PROD)
-        httpd = serve(work / "store", args.latency)
-        try:
-            url = f"http://127.0.0.1:{httpd.server_address[1]}/master.json"
-            many = time_copy(url, work, 8, args.repeat)
-            one = time_copy(url, work, 1, args.repeat)
-        finally:
-            httpd.shutdown()
-            httpd.server_close()
+    one, many = measure(args.latency, args.nobs, args.repeat)
     ratio = many / one
     print(f"csiactcopy over HTTP, {args.nobs} observations, {args.latency * 1e3:.0f} ms "
           f"per request (median of {args.repeat})")
