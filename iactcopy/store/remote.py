@@ -57,6 +57,7 @@ from iactcopy.store.sources import (
     LocalSource,
     Source,
     check_relpath,
+    write_all,
 )
 
 __all__ = [
@@ -292,7 +293,7 @@ class FsspecSource(Source):
                     data = src.read(CHUNK_SIZE)
                     if not data:
                         return written
-                    _write_all(out, data)
+                    write_all(out, data)
                     written += len(data)
                     if written > most:
                         if callback is not None:
@@ -538,13 +539,3 @@ def _mode(details: dict) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool):
             return stat.S_IMODE(value)
     return None
-
-
-def _write_all(out: BinaryIO, data: bytes) -> None:
-    # A raw (unbuffered) file may write less than asked.
-    view = memoryview(data)
-    while view:
-        written = out.write(view)
-        if written is None:
-            raise BlockingIOError(errno.EAGAIN, "the output would block")
-        view = view[written:]

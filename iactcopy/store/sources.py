@@ -206,15 +206,7 @@ class Source:
             As :meth:`info`; also any error reading or writing.
         """
         with self.open(relpath) as src, _output(dest) as out:
-            total = 0
-            while True:
-                data = src.read(CHUNK_SIZE)
-                if not data:
-                    return total
-                _write_all(out, data)
-                total += len(data)
-                if callback is not None:
-                    callback.relative_update(len(data))
+            return _copy_stream(src, out, callback)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.root!r})"
@@ -377,7 +369,7 @@ def _copy_stream(src: BinaryIO, out: BinaryIO, callback) -> int:
         data = src.read(CHUNK_SIZE)
         if not data:
             return total
-        _write_all(out, data)
+        write_all(out, data)
         total += len(data)
         if callback is not None:
             callback.relative_update(len(data))
@@ -392,8 +384,8 @@ def _output(dest: Destination):
         yield dest
 
 
-def _write_all(out: BinaryIO, data: bytes) -> None:
-    # A raw (unbuffered) file may write less than asked.
+def write_all(out: BinaryIO, data: bytes) -> None:
+    """Write all of *data*: a raw (unbuffered) file may write less than asked."""
     view = memoryview(data)
     while view:
         n = out.write(view)
