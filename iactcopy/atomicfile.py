@@ -1,7 +1,11 @@
 """Replace a file atomically: write a temporary file beside it, fsync, rename.
 
 A reader sees either the old content or the new one, never a part; a crash
-or a full disk leaves the old file as it was.
+or a full disk leaves the old file as it was.  Files that must agree with
+each other (the two indexes of a store and its master) are written within
+one :class:`ReplaceTogether`: each is written to its temporary first, and
+only once all of them are written are they renamed, one right after the
+other.
 """
 
 from __future__ import annotations
@@ -12,13 +16,65 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO
 
-__all__ = ["atomic_write", "write_atomically"]
+__all__ = ["ReplaceTogether", "atomic_write", "write_atomically"]
+
+
+class ReplaceTogether:
+    """Renames the files written with ``atomic_write(..., together=this)`` at the end.
+
+    A full disk or any other error while one of them is written leaves every
+    old file as it was, so files that must agree never disagree because of
+    it.  Only a crash between the renames, a window of a few system calls,
+    leaves some files new and others old.
+
+    Used as a context manager: :meth:`commit` when the block ends normally,
+    :meth:`discard` when it raises.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[str, str]] = []
+
+    def __enter__(self) -> ReplaceTogether:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
+
+    def add(self, tmp: str, path: str) -> None:
+        """Rename the complete temporary *tmp* onto *path* at :meth:`commit`."""
+        self._pending.append((tmp, path))
+
+    def commit(self) -> None:
+        """Rename every temporary into place, in the order they were written."""
+        pending, self._pending = self._pending, []
+        done = 0
+        try:
+            for tmp, path in pending:
+                os.replace(tmp, path)
+                done += 1
+        finally:
+            for tmp, _ in pending[done:]:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+        for folder in dict.fromkeys(os.path.dirname(path) or "." for _, path in pending):
+            _fsync_folder(folder)
+
+    def discard(self) -> None:
+        """Remove the temporaries: every file stays as it was."""
+        pending, self._pending = self._pending, []
+        for tmp, _ in pending:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", *, encoding: str | None = "utf-8",
                  newline: str | None = None, fsync: bool = True,
-                 permissions: int | None = None) -> Iterator[IO]:
+                 permissions: int | None = None,
+                 together: ReplaceTogether | None = None) -> Iterator[IO]:
     """Open a temporary file next to *path*; on success it replaces *path*.
 
     Parameters
@@ -34,12 +90,16 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", *, encoding: str | No
     permissions : int, optional
         Mode bits of the new file. Default: those of the file replaced, or
         0o666 less the umask for a new file.
+    together : ReplaceTogether, optional
+        Leave the complete temporary for *together* to rename with the files
+        written with it. Default: rename it at once.
 
     Raises
     ------
     OSError
         When the temporary file cannot be written or renamed; *path* is then
-        unchanged and the temporary file removed.
+        unchanged and the temporary file removed. An error that names no
+        file (a failed write) is raised again naming *path*.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"mode must be 'w' or 'wb', not {mode!r}")
@@ -52,7 +112,12 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", *, encoding: str | No
             umask = os.umask(0)
             os.umask(umask)
             permissions = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part",
+                                   dir=folder)
+    except OSError as err:
+        # The temporary's random name would mean nothing to a user.
+        raise OSError(err.errno, err.strerror, path) from err
     try:
         kwargs = {} if mode == "wb" else {"encoding": encoding, "newline": newline}
         with os.fdopen(fd, mode, **kwargs) as stream:
@@ -61,10 +126,16 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", *, encoding: str | No
             if fsync:
                 os.fsync(stream.fileno())
         os.chmod(tmp, permissions)
+        if together is not None:
+            together.add(tmp, path)
+            return
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(err, OSError) and err.filename is None and err.errno is not None:
+            # A failed write (a full disk) names no file; the caller's message should.
+            raise OSError(err.errno, err.strerror, path) from err
         raise
     if fsync:
         _fsync_folder(folder)

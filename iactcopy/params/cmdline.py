@@ -96,8 +96,8 @@ def read_yaml_values(path: str) -> dict[str, Any]:
     Raises
     ------
     UsageError
-        When the file cannot be read, is not YAML, is not a mapping, or a
-        value is not a single text, number or boolean.
+        When the file cannot be read, is not UTF-8 YAML, is not a mapping, or
+        a value is not a single text, number or boolean.
     """
     import yaml
 
@@ -110,6 +110,9 @@ def read_yaml_values(path: str) -> dict[str, Any]:
             data = yaml.load(stream, Loader=yaml.BaseLoader)
     except OSError as err:
         raise UsageError(f"cannot read parameter file @{path}: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        raise UsageError(f"@{path} is not UTF-8 text: {err.reason} at byte {err.start}") \
+            from err
     except yaml.YAMLError as err:
         raise UsageError(f"@{path} is not valid YAML: {_first_line(err)}") from err
     if data is None:

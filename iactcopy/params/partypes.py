@@ -17,6 +17,7 @@ line (W-23).
 
 from __future__ import annotations
 
+import datetime
 import enum
 import math
 import os
@@ -221,7 +222,11 @@ class IntegerType(_NumberType):
     def parse(self, text: str, param: str | None) -> int:
         if not _INTEGER.fullmatch(text):
             self.fail(f"{text!r} is not an integer (optional sign, then digits)", param)
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:
+            # Python converts at most sys.get_int_max_str_digits() digits.
+            self.fail(f"{text[:20]!r}... has {len(text)} digits, too many for an integer", param)
 
     def convert_object(self, value: Any, param: str | None) -> str:
         if isinstance(value, bool):
@@ -310,12 +315,26 @@ class FilenameType(ParType):
 
 _TIME = re.compile(
     r"""\s*(?:
-        \d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d*)?)?   # ISO date or date-time (UTC)
+        (?P<iso>\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d*)?)?)  # ISO date[-time] (UTC)
       | (?:MJD|JD)\s+[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?  # MJD 51544.5, JD 2451943.09
       | [+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?              # seconds in the reference
     )\s*(?:\((?:UTC|TAI|TT)\))?\s*""",
     re.VERBOSE | re.IGNORECASE,
 )
+
+
+def _is_calendar_time(iso: str) -> bool:
+    """Whether ``YYYY-MM-DD[Thh:mm:ss[.s]]`` names a real day and time of day."""
+    date, _, clock = iso.partition("T")
+    try:
+        datetime.date.fromisoformat(date)
+    except ValueError:
+        return False
+    if not clock:
+        return True
+    hours, minutes, seconds = clock.split(":")
+    # Second 60 exists in UTC: the leap seconds.
+    return int(hours) < 24 and int(minutes) < 60 and float(seconds) < 61
 
 
 class TimeType(ParType):
@@ -327,9 +346,15 @@ class TimeType(ParType):
         return Status.UNDEFINED if _word(text) in UNDEFINED_WORDS else Status.VALID
 
     def convert_text(self, text: str, param: str | None) -> str:
-        if self.status(text) is Status.VALID and not _TIME.fullmatch(text):
+        if self.status(text) is not Status.VALID:
+            return text
+        match = _TIME.fullmatch(text)
+        if not match:
             self.fail(f"{text!r} is not a time (YYYY-MM-DD[Thh:mm:ss], MJD x, JD x or "
                       "seconds, optionally followed by (UTC), (TAI) or (TT))", param)
+        if match.group("iso") and not _is_calendar_time(match.group("iso")):
+            self.fail(f"{text!r} is not a date and time of the calendar (month 01-12, a day "
+                      "the month has, hours 00-23, minutes 00-59, seconds 00-60)", param)
         return text
 
     def convert_object(self, value: Any, param: str | None) -> str:

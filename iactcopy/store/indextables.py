@@ -27,7 +27,7 @@ from typing import Any
 import fitsio
 import numpy as np
 
-from iactcopy.atomicfile import atomic_write
+from iactcopy.atomicfile import ReplaceTogether, atomic_write
 from iactcopy.errors import IndexTableError
 from iactcopy.store.indexlookup import (
     EXTNAMES,
@@ -234,7 +234,8 @@ class IndexTable:
         """Return a new table with the rows picked by a boolean mask or an index array."""
         return self._with_data(self.data[np.asarray(rows)])
 
-    def write(self, path: str | os.PathLike | None = None, *, compresslevel: int = 6) -> None:
+    def write(self, path: str | os.PathLike | None = None, *, compresslevel: int = 6,
+              together: ReplaceTogether | None = None) -> None:
         """Write the table to a FITS file atomically.
 
         The file holds an empty primary HDU and the table, named
@@ -248,6 +249,9 @@ class IndexTable:
             Where to write. Default: the path the table was read from.
         compresslevel : int
             gzip level for a ``.gz`` name, 1 (fast) to 9 (small). Default is 6.
+        together : ReplaceTogether, optional
+            Rename the file into place with the others written with it
+            (:class:`~iactcopy.atomicfile.ReplaceTogether`). Default: at once.
 
         Raises
         ------
@@ -259,7 +263,8 @@ class IndexTable:
         target = self.path if path is None else os.fspath(path)
         if target is None:
             raise ValueError("IndexTable.write() needs a path: this table was not read from a file")
-        write_fits_tables(target, [self.to_fits_table()], compresslevel=compresslevel)
+        write_fits_tables(target, [self.to_fits_table()], compresslevel=compresslevel,
+                          together=together)
 
     def to_fits_table(self) -> FitsTable:
         """Return the table with its full header, ready for :func:`write_fits_tables`."""
@@ -538,7 +543,10 @@ def merge_index(local: IndexTable | None, remote: IndexTable, *, clobber: bool
     with ``""`` (strings), NaN (floats), False (booleans) or, for integers,
     the column's ``TNULL`` — when it has none, the smallest value of the
     type (the largest for unsigned types), which is then recorded as its
-    ``TNULL`` so that FITS readers see an undefined value. String columns
+    ``TNULL`` so that FITS readers see an undefined value. An integer
+    column both sides have takes the remote's ``TNULL``, else the local's,
+    passing over one that is a defined value of either side, and each
+    side's undefined values are carried over to it. String columns
     are widened to the wider side; integer and float sides give a float
     column (integers equal to ``TNULL`` become NaN). Header keywords and
     column keywords come from the remote table, local-only ones are kept.
@@ -592,7 +600,7 @@ def merge_index(local: IndexTable | None, remote: IndexTable, *, clobber: bool
     position[order] = np.arange(len(order))
     local_position, remote_position = position[:len(local_rows)], position[len(local_rows):]
 
-    schema = _merged_schema(base, remote)
+    schema = _merged_schema(base, remote, local_rows, remote_rows)
     merged = np.empty(len(order), dtype=np.dtype([(c.name, c.dtype) for c in schema]))
     for column in schema:
         # Scattering into a contiguous array, then one strided copy, beats
@@ -688,11 +696,15 @@ class _MergedColumn:
         return converted
 
 
-def _merged_schema(local: IndexTable, remote: IndexTable) -> list[_MergedColumn]:
+def _merged_schema(local: IndexTable, remote: IndexTable, local_rows: np.ndarray,
+                   remote_rows: np.ndarray) -> list[_MergedColumn]:
+    """The columns of the merge of the rows *local_rows* and *remote_rows* of two tables."""
     names = list(local.columns) + [name for name in remote.columns if name not in local.columns]
     schema = []
     for name in names:
-        sides = [table for table in (local, remote) if name in table.columns]
+        kept = [(table, rows) for table, rows in ((local, local_rows), (remote, remote_rows))
+                if name in table.columns]
+        sides = [table for table, _ in kept]
         dtypes = [table.data.dtype[name] for table in sides]
         dtype = _common_dtype(name, sides, dtypes)
         keywords: dict[str, Any] = {}
@@ -706,14 +718,41 @@ def _merged_schema(local: IndexTable, remote: IndexTable) -> list[_MergedColumn]
         elif kind == "b":
             fill = False
         else:
-            if "TNULL" not in keywords:
-                info = np.iinfo(dtype.base)
-                keywords["TNULL"] = int(info.max if kind == "u" else info.min)
+            keywords["TNULL"] = _free_null(name, kept, dtype.base)
             fill = keywords["TNULL"]
         if kind not in ("i", "u"):
             keywords.pop("TNULL", None)
         schema.append(_MergedColumn(name, dtype, fill, keywords))
     return schema
+
+
+def _free_null(name: str, sides: list[tuple[IndexTable, np.ndarray]], dtype: np.dtype) -> int:
+    """The TNULL of a merged integer column: one that no defined value of the rows kept takes.
+
+    Preferred as before: the remote's TNULL, else the local's, else the
+    smallest value of the type (the largest for unsigned types).  A side's
+    TNULL that is a real value on the other side would turn that value into
+    an undefined one, so such a candidate is passed over for the next, and
+    at last for the first value next to the extreme that is free.
+    """
+    info = np.iinfo(dtype)
+    extreme = int(info.max if dtype.kind == "u" else info.min)
+    values = []
+    for table, rows in sides:
+        column = np.asarray(table.data[name][rows]).ravel()
+        own = table.column_keywords.get(name, {}).get("TNULL")
+        values.append(column if own is None else column[column != own])
+    taken = np.concatenate(values) if values else np.zeros(0, dtype=dtype)
+    preferred = [table.column_keywords.get(name, {}).get("TNULL")
+                 for table, _ in reversed(sides)]
+    for candidate in (*preferred, extreme):
+        if (candidate is not None and info.min <= candidate <= info.max
+                and not np.any(taken == candidate)):
+            return int(candidate)
+    used = set(np.unique(taken).tolist())
+    step = -1 if dtype.kind == "u" else 1
+    return next(extreme + step * offset for offset in range(len(used) + 1)
+                if extreme + step * offset not in used)
 
 
 def _common_dtype(name: str, tables: list[IndexTable], dtypes: list[np.dtype]) -> np.dtype:
@@ -783,7 +822,8 @@ class FitsTable:
 
 
 def write_fits_tables(path: str | os.PathLike, tables: Sequence[FitsTable], *,
-                      append: bytes = b"", compresslevel: int = 6, fsync: bool = True) -> None:
+                      append: bytes = b"", compresslevel: int = 6, fsync: bool = True,
+                      together: ReplaceTogether | None = None) -> None:
     """Write an empty primary HDU and binary tables to a FITS file, atomically.
 
     fitsio writes a temporary ``.part`` file in the target folder; its bytes
@@ -805,6 +845,9 @@ def write_fits_tables(path: str | os.PathLike, tables: Sequence[FitsTable], *,
         gzip level, 1 (fast) to 9 (small). Default is 6.
     fsync : bool
         Flush the file to disk before the rename. Default is True.
+    together : ReplaceTogether, optional
+        Leave the rename to *together*, with the files written with it.
+        Default: rename at once.
     """
     if len(append) % 2880:
         raise ValueError(f"append must be whole 2880-byte FITS blocks, not {len(append)} bytes")
@@ -821,7 +864,8 @@ def write_fits_tables(path: str | os.PathLike, tables: Sequence[FitsTable], *,
             for table in tables:
                 fits.write(table.data, extname=table.extname, header=list(table.header),
                            units=list(table.units) if table.units is not None else None)
-        with open(plain, "rb") as source, atomic_write(path, "wb", fsync=fsync) as target:
+        with open(plain, "rb") as source, atomic_write(path, "wb", fsync=fsync,
+                                                       together=together) as target:
             if name.lower().endswith(".gz"):
                 with gzip.GzipFile(filename=name[:-3], mode="wb", fileobj=target,
                                    compresslevel=compresslevel) as packed:

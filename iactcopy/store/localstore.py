@@ -5,10 +5,14 @@ rows of the observations that arrived complete into the local indexes and
 writes the production's entry into the local ``master.json``, all under the
 lock ``outpath/.iactcopy.lock`` and each file replaced atomically, so that
 runs into one ``outpath`` at the same time lose nothing (tools.md W-29,
-W-30).  The result is always consistent (contract §2): every row of the
-local HDU index points to a file present locally, the OBS index lists
-exactly the observations of the HDU index, and other productions of the
-local master are kept untouched (W-45).
+W-30).  The three files are written to temporaries first and renamed only
+when all are complete (:class:`~iactcopy.atomicfile.ReplaceTogether`): a
+full disk leaves the old ones, which agree with each other, and the
+temporaries of a run killed meanwhile are removed by the next one.  The
+result is always consistent (contract §2): every row of the local HDU index
+points to a file present locally, the OBS index lists exactly the
+observations of the HDU index, and other productions of the local master
+are kept untouched (W-45).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from iactcopy.atomicfile import ReplaceTogether
 from iactcopy.errors import DataStoreError
 from iactcopy.store.datastore import Selection
 from iactcopy.store.indextables import (
@@ -35,7 +40,7 @@ from iactcopy.store.master import MasterIndex, Production
 from iactcopy.store.sources import is_inside
 
 __all__ = ["LOCK_NAME", "LocalUpdate", "check_local_store", "create_local_store",
-           "update_local_store"]
+           "local_store_files", "update_local_store"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +80,17 @@ def local_paths(outpath: str, production: Production) -> tuple[str, str, str]:
     """The local master, HDU index and OBS index paths: the remote layout mirrored."""
     return (os.path.join(outpath, MASTER_NAME), os.path.join(outpath, production.hduindx),
             os.path.join(outpath, production.obsindx))
+
+
+def local_store_files(production: Production) -> tuple[str, str, str]:
+    """The files :func:`update_local_store` writes, relative to ``outpath``.
+
+    No data file may be copied onto them: the remote store would then
+    replace the local master or index, and with it the entries of other
+    productions or the rows of other observations.
+    """
+    return (MASTER_NAME, posixpath.normpath(production.hduindx),
+            posixpath.normpath(production.obsindx))
 
 
 def check_local_store(outpath: str, production: Production, *,
@@ -148,6 +164,7 @@ def update_local_store(outpath: str, selection: Selection, complete: np.ndarray,
     master_path, hdu_path, obs_path = local_paths(outpath, production)
     update = LocalUpdate(hdu_path, obs_path)
     with _store_lock(outpath), _as_store_error(outpath):
+        _remove_stale_temporaries((master_path, hdu_path, obs_path))
         local_hdu = _read_if_present(hdu_path, "HDU")
         local_obs = _read_if_present(obs_path, "OBS")
         if local_hdu is None and not len(complete):
@@ -158,12 +175,16 @@ def update_local_store(outpath: str, selection: Selection, complete: np.ndarray,
                                             clobber=clobber)
         hdu, update.dropped_rows = _present_rows(hdu, outpath, production)
         hdu, obs = _in_both(hdu, obs)
-        # An unchanged index is not rewritten: a no-op rerun writes nothing.
-        for table, local, path in ((hdu, local_hdu, hdu_path), (obs, local_obs, obs_path)):
-            if not table.same_content(local):
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                table.write(path)
-        update.master_entries = _update_master(master_path, production, remote_master)
+        # The HDU and OBS index must list the same observations: an error
+        # while writing one of them must leave the other unchanged too.
+        with ReplaceTogether() as together:
+            # An unchanged index is not rewritten: a no-op rerun writes nothing.
+            for table, local, path in ((hdu, local_hdu, hdu_path), (obs, local_obs, obs_path)):
+                if not table.same_content(local):
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                    table.write(path, together=together)
+            update.master_entries = _update_master(master_path, production, remote_master,
+                                                   together)
     return update
 
 
@@ -237,23 +258,55 @@ def _read_if_present(path: str, kind: str) -> IndexTable | None:
 
 def _present_rows(hdu: IndexTable, outpath: str, production: Production
                   ) -> tuple[IndexTable, int]:
-    """Drop the rows whose file is not present locally; return the table and the count."""
+    """Drop the rows whose file is not present locally; return the table and the count.
+
+    A row with an empty FILE_NAME names no file at all: it goes too, since
+    every row of the local index must point to a complete file (contract §2)
+    and a reader such as gammapy fails on it.
+    """
     index_dir = posixpath.dirname(production.hduindx)
     files, unsafe = resolve_file_paths(hdu, index_dir=index_dir)
     distinct = np.unique(files[(files != "") & ~unsafe])
     present = np.asarray([os.path.isfile(os.path.join(outpath, f)) for f in distinct.tolist()],
                          dtype=bool)
-    keep = ~unsafe & ((files == "") | np.isin(files, distinct[present]))
+    keep = ~unsafe & np.isin(files, distinct[present])
     dropped = int((~keep).sum())
     if dropped:
-        log.warning("%d local HDU index row(s) point to files that are not present locally; "
-                    "they are left out of the local index", dropped)
+        log.warning("%d local HDU index row(s) name no file or a file that is not present "
+                    "locally; they are left out of the local index", dropped)
         return hdu.select_rows(keep), dropped
     return hdu, 0
 
 
-def _update_master(path: str, production: Production, remote: MasterIndex
-                   ) -> list[tuple[str, str]]:
+def _remove_stale_temporaries(paths: tuple[str, ...]) -> None:
+    """Remove the temporaries of *paths* that a killed run left (the lock is held).
+
+    They are named ``.<name>.<random>.part`` (:mod:`iactcopy.atomicfile`,
+    :func:`~iactcopy.store.indextables.write_fits_tables`); these files are
+    written only under the lock, so a temporary of theirs found by the
+    holder has no living writer.
+    """
+    for path in paths:
+        folder, name = os.path.split(path)
+        try:
+            with os.scandir(folder or ".") as entries:
+                stale = [entry.path for entry in entries
+                         if entry.name.startswith(f".{name}.") and entry.name.endswith(".part")
+                         and entry.is_file(follow_symlinks=False)]
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for temporary in stale:
+            try:
+                os.unlink(temporary)
+                log.info("removed %s, left by an interrupted run", temporary)
+            except OSError as err:
+                # A leftover is no reason to fail the update.
+                log.warning("cannot remove %s, left by an interrupted run: %s", temporary,
+                            err.strerror or err)
+
+
+def _update_master(path: str, production: Production, remote: MasterIndex,
+                   together: ReplaceTogether) -> list[tuple[str, str]]:
     entry = {"name": production.name, "hduindx": production.hduindx,
              "obsindx": production.obsindx, **production.extras}
     if os.path.exists(path):
@@ -265,7 +318,7 @@ def _update_master(path: str, production: Production, remote: MasterIndex
         status = "Added"
     updated = master.with_production(entry)
     if status == "Added" or updated.document != master.document:
-        updated.write(path)
+        updated.write(path, together=together)
     else:
         # Nothing changed: say so as ctools does (`Keeping "<name>" ...: Available`).
         status = "Available"

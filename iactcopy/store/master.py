@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from iactcopy.atomicfile import write_atomically
+from iactcopy.atomicfile import ReplaceTogether, write_atomically
 from iactcopy.errors import DataStoreError
 
 __all__ = ["REQUIRED_KEYS", "MasterIndex", "Production"]
@@ -259,13 +259,17 @@ class MasterIndex:
         """Return the document as written to a file: 2-space indent, final newline."""
         return json.dumps(self.document, indent=2, ensure_ascii=False) + "\n"
 
-    def write(self, path: str | os.PathLike | None = None) -> None:
+    def write(self, path: str | os.PathLike | None = None, *,
+              together: ReplaceTogether | None = None) -> None:
         """Write the document atomically (temporary file, fsync, rename).
 
         Parameters
         ----------
         path : str or path-like, optional
             Where to write. Default: the path the index was read from.
+        together : ReplaceTogether, optional
+            Rename the file into place with the others written with it.
+            Default: at once.
 
         Raises
         ------
@@ -278,7 +282,7 @@ class MasterIndex:
         if target is None:
             raise ValueError("MasterIndex.write() needs a path: this index was not read "
                              "from a file")
-        write_atomically(target, self.to_json())
+        write_atomically(target, self.to_json(), together=together)
 
     def _parse_datasets(self) -> list[Production]:
         source = self._source

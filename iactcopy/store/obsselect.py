@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from iactcopy.errors import ParameterError
+from iactcopy.errors import IndexTableError, ParameterError
 from iactcopy.store.indextables import find_table, open_fits
 
 __all__ = ["Cone", "Selected", "select_observations", "angular_separation"]
@@ -88,7 +88,8 @@ def select_observations(path: str, *, cone: Cone | None, max_quality: int | None
     Raises
     ------
     IndexTableError
-        When the file or its OBS table cannot be read.
+        When the file or its OBS table cannot be read, the table lacks
+        ``OBS_ID``, or a column the cuts use holds no numbers.
     ParameterError
         When cfitsio refuses the expression (its reason in one line).
     """
@@ -98,6 +99,7 @@ def select_observations(path: str, *, cone: Cone | None, max_quality: int | None
         wanted = [present[name] for name in ("OBS_ID", "RA_PNT", "DEC_PNT", "QUALITY")
                   if name in present]
         data = table.read(columns=wanted)
+        _check_numbers(path, data)
         rows = np.ones(len(data), dtype=bool)
         if expression:
             rows[:] = False
@@ -124,6 +126,24 @@ def select_observations(path: str, *, cone: Cone | None, max_quality: int | None
     obs_ids = np.unique(columns["OBS_ID"][chosen]).astype(np.int64)
     return Selected(obs_ids, np.asarray(ra, float), np.asarray(dec, float), chosen,
                     "&&".join(parts) or "(all)", quality_cut)
+
+
+def _check_numbers(path: str, data: np.ndarray) -> None:
+    """OBS_ID must be there, and the columns the cuts use must hold one number per row.
+
+    A table found by its extension name alone may lack them; the cuts below
+    would then fail with a raw KeyError or TypeError.
+    """
+    kinds = {name.upper(): data.dtype[name] for name in data.dtype.names}
+    if "OBS_ID" not in kinds:
+        raise IndexTableError(f'The OBS index table of "{path}" lacks the required column '
+                              "OBS_ID.")
+    for name, dtype in kinds.items():
+        allowed = "iu" if name == "OBS_ID" else "iuf"
+        if dtype.kind not in allowed or dtype.shape:
+            what = "integer" if name == "OBS_ID" else "number"
+            raise IndexTableError(f'Column {name} of the OBS index table of "{path}" holds '
+                                  f"{dtype.base.name} values, not one {what} per row.")
 
 
 def _where(table, expression: str) -> np.ndarray:

@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"[^\s,]+")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+# OBS_ID is a 64-bit integer in the index tables (and in every array the IDs
+# go into): a number outside that range can name no observation.
+_ID_BITS = 64
 # Enough to fix a file; the full list would not fit on one error line.
 _MAX_REPORTED = 5
 
@@ -55,26 +58,35 @@ def read_runlist(path: str | os.PathLike) -> list[int]:
     """
     path = os.fspath(path)
     try:
-        with open(path, encoding="utf-8-sig", errors="replace") as stream:
-            text = stream.read()
+        with open(path, "rb") as stream:
+            data = stream.read()
     except OSError as err:
         reason = "is a folder, not a file" if os.path.isdir(path) else \
             f"cannot be read ({err.strerror or err})"
         raise RunListError(f'Run list file "{path}" {reason}.') from err
+    # Decoded in one piece: the "utf-8-sig" stream decoder drops a last byte or
+    # two that could start a byte-order mark, so a file of b"\xef" read as empty.
+    text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
     ids: list[int] = []
     problems: list[tuple[int, str, str]] = []
-    # open() already turned \r\n and \r into \n; splitlines() would also split
+    # Line ends as open() reads them (\r\n, \r, \n); splitlines() would also split
     # on form feeds and the like and shift the line numbers editors show.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     for number, line in enumerate(text.split("\n"), start=1):
         content = line.strip()
         if not content or content.startswith("#"):
             continue
-        token = _TOKEN.match(content).group()
-        if _INTEGER.fullmatch(token):
-            ids.append(int(token))
-        else:
-            problems.append((number, line, f"{token!r} is not an observation ID (an integer "
+        match = _TOKEN.match(content)
+        token = match.group() if match else ""  # a line that starts with a comma
+        if not _INTEGER.fullmatch(token):
+            what = repr(token) if token else "nothing before the comma"
+            problems.append((number, line, f"{what} is not an observation ID (an integer "
                                             "as first token, or a # comment)"))
+        elif (obs_id := _observation_id(token)) is None:
+            problems.append((number, line, f"{_shorten(token)!r} is outside the range of "
+                                            f"observation IDs ({_ID_BITS}-bit integers)"))
+        else:
+            ids.append(obs_id)
     if problems:
         error = RunListError(_describe_problems(path, problems))
         error.source, error.problems = path, problems
@@ -85,8 +97,23 @@ def read_runlist(path: str | os.PathLike) -> list[int]:
     return unique
 
 
+def _observation_id(token: str) -> int | None:
+    """The ID an integer *token* stands for, or None when it does not fit in 64 bits."""
+    # Counting digits first also keeps int() clear of Python's limit on the
+    # length of numbers it converts (4300 digits), which raises ValueError.
+    if len(token.lstrip("+-").lstrip("0")) > len(str(1 << _ID_BITS)):
+        return None
+    value = int(token)
+    return value if -(1 << (_ID_BITS - 1)) <= value < (1 << (_ID_BITS - 1)) else None
+
+
+def _shorten(text: str, most: int = 40) -> str:
+    return text if len(text) <= most else f"{text[:most]}..."
+
+
 def _describe_problems(path: str, problems: list[tuple[int, str, str]]) -> str:
-    parts = [f"{path}:{number}: {why}: {line!r}" for number, line, why in
+    # A binary file read by mistake has lines of any length: show their start.
+    parts = [f"{path}:{number}: {why}: {_shorten(line, 80)!r}" for number, line, why in
              problems[:_MAX_REPORTED]]
     if len(problems) > _MAX_REPORTED:
         more = ", ".join(str(number) for number, _, _ in problems[_MAX_REPORTED:])

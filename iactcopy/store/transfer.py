@@ -35,7 +35,8 @@ Decisions (README §2, "Data stores and copying"; tools.md W-15 to W-23):
 * Nothing is written outside ``outpath``: a path that is unsafe, or a
   target folder that resolves (through symbolic links) outside ``outpath``,
   is refused. Remote names ending in ``.part`` are refused too, because
-  they would clash with the temporaries.
+  they would clash with the temporaries, and so are the names the caller
+  writes itself (``reserved``: a local store's master and index files).
 """
 
 from __future__ import annotations
@@ -254,7 +255,8 @@ class CopyReport:
 
 
 def plan_copy(source: Source, relpaths: Iterable[str], outpath: str | os.PathLike, *,
-              clobber: bool = False, nthreads: int = 1) -> CopyPlan:
+              clobber: bool = False, nthreads: int = 1,
+              reserved: Iterable[str] = ()) -> CopyPlan:
     """Decide, for each file, whether to copy it into *outpath*.
 
     Nothing is written. The remote files are looked up with
@@ -273,6 +275,10 @@ def plan_copy(source: Source, relpaths: Iterable[str], outpath: str | os.PathLik
     nthreads : int
         Remote look-ups run in parallel in this many threads (worth it for
         network sources). Default is 1.
+    reserved : iterable of str
+        Relative paths in *outpath* that the caller writes itself (a local
+        store's master and index files): a file to copy there is refused.
+        The lock ``.iactcopy.lock`` is always reserved. Default: no other.
 
     Returns
     -------
@@ -288,11 +294,12 @@ def plan_copy(source: Source, relpaths: Iterable[str], outpath: str | os.PathLik
     real_out = os.path.realpath(outpath)
     folders = _FolderCheck(outpath, real_out)
 
+    kept = _RESERVED_NAMES | {check_relpath(name) for name in reserved}
     unique: set = set()
     refused: dict = {}
     for relpath in relpaths:
         try:
-            unique.add(_check_target_name(relpath))
+            unique.add(_check_target_name(relpath, kept))
         except UnsafePath as err:
             refused[err.relpath] = PlanEntry(err.relpath, None, REFUSED, err.why)
 
@@ -678,13 +685,18 @@ def _compare(local: os.stat_result, info: FileInfo, clobber: bool) -> tuple:
     return KEPT, f"{why}; kept because clobber=no"
 
 
-def _check_target_name(relpath: str) -> str:
+def _check_target_name(relpath: str, reserved: frozenset | set) -> str:
     norm = check_relpath(relpath)
     name = norm.rsplit("/", 1)[-1]
     if name.endswith(PART_SUFFIX):
         raise UnsafePath(relpath, f"names ending in {PART_SUFFIX!r} are kept for temporaries")
     if norm in _RESERVED_NAMES:
         raise UnsafePath(relpath, "the name is kept for the lock of the local store")
+    if norm in reserved:
+        # Copied, it would replace the local master or index, and with them the
+        # entries of other productions and the rows of other observations.
+        raise UnsafePath(relpath, "the name is kept for a master or index file of the "
+                                  "local store")
     return norm
 
 

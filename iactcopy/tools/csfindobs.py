@@ -104,7 +104,13 @@ class csfindobs(Application):
         if os.path.exists(outfile) and not self["clobber"].boolean():
             raise IactcopyError(f'File "{outfile}" exists already, runlist not saved. '
                                 "Set clobber=yes to overwrite the file.")
-        write_runlist(outfile, self.runs(), header=f"csfindobs: {self.selected.expression}")
+        try:
+            write_runlist(outfile, self.runs(), header=f"csfindobs: {self.selected.expression}")
+        except OSError as err:
+            # A missing folder, a folder by that name, a full disk: the user's
+            # to fix, and the message names outfile rather than the temporary.
+            raise IactcopyError(f'cannot write the run list "{outfile}": '
+                                f"{err.strerror or err}") from err
         self.log.value(NORMAL, "Runlist file", outfile)
 
     def _settings(self) -> Settings:

@@ -27,6 +27,7 @@ from iactcopy.store.localstore import (
     LocalUpdate,
     check_local_store,
     create_local_store,
+    local_store_files,
     update_local_store,
 )
 from iactcopy.store.runlist import read_runlist
@@ -141,7 +142,8 @@ class csiactcopy(Application):
     def _plan(store: RemoteStore, selection: Selection, settings: Settings) -> CopyPlan:
         """The data files, and the documentation files the store has (looked up in parallel)."""
         plan = plan_copy(store.source, [*selection.relpaths, *DOC_FILES], settings.outpath,
-                         clobber=settings.clobber, nthreads=settings.nthreads)
+                         clobber=settings.clobber, nthreads=settings.nthreads,
+                         reserved=local_store_files(selection.production))
         plan.entries = [entry for entry in plan.entries
                         if not (entry.relpath in DOC_FILES and entry.action == MISSING)]
         return plan
