@@ -19,7 +19,6 @@ import os
 import posixpath
 import re
 import shutil
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -881,7 +880,7 @@ def write_fits_tables(path: str | os.PathLike, tables: Sequence[FitsTable], *,
 
 def _unused_name(folder: str, prefix: str, suffix: str) -> str:
     for _ in range(100):
-        candidate = os.path.join(folder, f"{prefix}{uuid.uuid4().hex[:12]}{suffix}")
+        candidate = os.path.join(folder, f"{prefix}{os.urandom(6).hex()}{suffix}")
         if not os.path.lexists(candidate):
             return candidate
     raise FileExistsError(f"no unused temporary name {prefix}*{suffix} in {folder}")
