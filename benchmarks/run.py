@@ -230,7 +230,8 @@ def _report_seconds(path: Path, key: str) -> float:
 
 def _merge_seconds(store: Path, *, repeat: int) -> float:
     """Read a local and a remote index of *store*, merge them in full, write the result."""
-    from iactcopy.store.indextables import IndexTable, merge_index
+    from iactcopy.store.indexmerge import merge_index
+    from iactcopy.store.indextables import IndexTable
 
     times = []
     for _ in range(repeat):

@@ -32,7 +32,8 @@ from collections.abc import Sequence
 import fitsio
 import numpy as np
 
-from iactcopy.store.indextables import FitsTable, IndexTable, write_fits_tables
+from iactcopy.store.fitswrite import FitsTable, write_fits_tables
+from iactcopy.store.indextables import IndexTable
 from iactcopy.store.master import MasterIndex
 
 __all__ = ["CRAB", "HDU_ENTRIES", "generate_store", "main", "simulate_observations"]

@@ -29,13 +29,8 @@ import numpy as np
 from iactcopy.atomicfile import ReplaceTogether
 from iactcopy.errors import DataStoreError
 from iactcopy.store.datastore import Selection
-from iactcopy.store.indextables import (
-    IndexTable,
-    MergeStats,
-    has_index_table,
-    merge_index,
-    resolve_file_paths,
-)
+from iactcopy.store.indexmerge import MergeStats, merge_index
+from iactcopy.store.indextables import IndexTable, has_index_table, resolve_file_paths
 from iactcopy.store.master import MasterIndex, Production
 from iactcopy.store.sources import is_inside
 
@@ -282,7 +277,7 @@ def _remove_stale_temporaries(paths: tuple[str, ...]) -> None:
     """Remove the temporaries of *paths* that a killed run left (the lock is held).
 
     They are named ``.<name>.<random>.part`` (:mod:`iactcopy.atomicfile`,
-    :func:`~iactcopy.store.indextables.write_fits_tables`); these files are
+    :func:`~iactcopy.store.fitswrite.write_fits_tables`); these files are
     written only under the lock, so a temporary of theirs found by the
     holder has no living writer.
     """

@@ -23,15 +23,8 @@ Decisions (README §2, "Data stores and copying"; tools.md W-15 to W-23):
   count checked, its time set, owner write permission added (remote bits
   otherwise kept, W-23), and renamed onto the target. Data files are not
   fsync'ed. A kill leaves at most a ``.part``; the target is never truncated.
-* Several processes may copy into one folder at once. Whoever writes
-  ``<target>.part`` holds an exclusive ``flock`` on it; the others wait, then
-  look at the target again (it is usually up to date by then). A ``.part``
-  is truncated, renamed or removed only by a holder of its lock who has
-  checked that the locked file still is the one at that name. A run that
-  reaches its end removes the ``.part`` files that nobody holds in the
-  folders it used (those of killed runs). Names starting with ``.`` are left
-  alone unless they belong to this run's files: those are the temporaries of
-  :mod:`iactcopy.atomicfile`, which other writers own.
+* Several processes may copy into one folder at once; they take turns on
+  each ``.part`` file by the locking scheme of :mod:`iactcopy.store.partfiles`.
 * Nothing is written outside ``outpath``: a path that is unsafe, or a
   target folder that resolves (through symbolic links) outside ``outpath``,
   is refused. Remote names ending in ``.part`` are refused too, because
@@ -43,7 +36,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import errno
-import fcntl
 import logging
 import os
 import queue
@@ -54,6 +46,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from iactcopy.store.partfiles import PART_SUFFIX, lock_part, remove_stale_parts
 from iactcopy.store.sources import FileInfo, Source, UnsafePath, check_relpath, is_inside
 
 __all__ = [
@@ -61,7 +54,6 @@ __all__ = [
     "MTIME_TOLERANCE",
     "NO_CALLBACK",
     "OUTCOMES",
-    "PART_SUFFIX",
     "Callback",
     "CopyPlan",
     "CopyReport",
@@ -84,13 +76,9 @@ MTIME_TOLERANCE = 1.0
 """Seconds by which the local and remote modification times may differ."""
 _TOLERANCE_NS = round(MTIME_TOLERANCE * 1e9)
 
-PART_SUFFIX = ".part"
-"""Ending of the temporary file a copy is written to."""
-
 _REPORT_FIELDS = {COPIED: "copied", UP_TO_DATE: "up_to_date", KEPT: "kept",
                   MISSING: "missing", REFUSED: "refused", FAILED: "failed"}
 _RESERVED_NAMES = frozenset({".iactcopy.lock"})
-_LOCK_POLL = (0.01, 0.2)  # first and longest pause while waiting for a .part lock
 _WAIT_POLL = 0.25  # longest stretch the main thread sleeps, so Ctrl-C is seen
 
 
@@ -345,8 +333,8 @@ def copy_files(plan: CopyPlan, source: Source, *, nthreads: int = 1,
     """Copy the files that *plan* marks ``"copy"``, and report on all of them.
 
     A failing file is recorded and the others go on. Files are written to
-    ``<target>.part`` and renamed when complete (see the module notes for
-    the locking between processes).
+    ``<target>.part`` and renamed when complete (see
+    :mod:`iactcopy.store.partfiles` for the locking between processes).
 
     Parameters
     ----------
@@ -385,7 +373,7 @@ def copy_files(plan: CopyPlan, source: Source, *, nthreads: int = 1,
             run.settle(report, entry, *run.copy(entry))
     else:
         _copy_in_threads(run, todo, nthreads, report)
-    run.remove_stale_parts()
+    remove_stale_parts(entry.target for entry in plan.entries if entry.target is not None)
     report._sort()
     report.elapsed = time.monotonic() - started
     log.info("Copied %d files (%d bytes) in %.1f s; %d up to date, %d kept, %d missing, "
@@ -472,10 +460,13 @@ class _Run:
             self.callback.file_done(entry, outcome)
 
     def progress(self, nbytes: int) -> None:
-        if self.cancel.is_set():
-            raise _Cancelled
+        self.check_cancel()
         with self.lock:
             self.callback.relative_update(nbytes)
+
+    def check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise _Cancelled
 
     def copy(self, entry: PlanEntry) -> tuple:
         """Copy one file; return (outcome, reason, bytes copied)."""
@@ -490,24 +481,6 @@ class _Run:
             # Count the rest as done, so the progress still reaches its total.
             self.progress(entry.size - sent.total)
         return outcome, reason, sent.total if outcome == COPIED else 0
-
-    def remove_stale_parts(self) -> None:
-        folders: dict = {}
-        for entry in self.plan.entries:
-            if entry.target is not None:
-                folder, name = os.path.split(entry.target)
-                folders.setdefault(folder, set()).add(name + PART_SUFFIX)
-        for folder, ours in sorted(folders.items()):
-            try:
-                with os.scandir(folder) as it:
-                    names = [d.name for d in it
-                             if d.name.endswith(PART_SUFFIX) and d.is_file(follow_symlinks=False)
-                             and (not d.name.startswith(".") or d.name in ours)]
-            except (FileNotFoundError, NotADirectoryError):
-                # No such folder: its files failed already (the path may be a file).
-                continue
-            for name in names:
-                _remove_if_unused(os.path.join(folder, name))
 
 
 class _Sent:
@@ -554,7 +527,7 @@ class _FolderCheck:
 def _copy_one(entry: PlanEntry, run: _Run, sent: _Sent) -> tuple:
     run.folders.make(os.path.dirname(entry.target), entry.relpath)
     part = entry.target + PART_SUFFIX
-    fd = _lock_part(part, run.cancel)
+    fd = lock_part(part, run.check_cancel)
     owned = True  # the name `part` is still our locked file
     try:
         again = _look_again(entry, run.plan.clobber)
@@ -588,40 +561,6 @@ def _copy_one(entry: PlanEntry, run: _Run, sent: _Sent) -> tuple:
         os.close(fd)
 
 
-def _lock_part(part: str, cancel: threading.Event) -> int:
-    """Open and lock ``part``; return its descriptor once it is still that file."""
-    pause = _LOCK_POLL[0]
-    while True:
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    # Another process is writing this file: poll, so that a
-                    # cancellation is not stuck behind it.
-                    if cancel.is_set():
-                        raise _Cancelled from None
-                    log.debug("waiting for %s, written by another process", part)
-                    time.sleep(pause)
-                    pause = min(2 * pause, _LOCK_POLL[1])
-            if _same_file(fd, part):
-                return fd
-        except BaseException:
-            os.close(fd)
-            raise
-        # The holder renamed or removed it meanwhile: start again on the new name.
-        os.close(fd)
-
-
-def _same_file(fd: int, path: str) -> bool:
-    try:
-        return os.path.samestat(os.fstat(fd), os.lstat(path))
-    except FileNotFoundError:
-        return False
-
-
 def _look_again(entry: PlanEntry, clobber: bool) -> tuple | None:
     """Return an outcome if the target changed since the plan, else None (copy)."""
     try:
@@ -641,25 +580,6 @@ def _finish_metadata(fd: int, path: str, info: FileInfo) -> None:
     if mtime_ns is not None:
         times = (time.time_ns(), mtime_ns)
         os.utime(fd if os.utime in os.supports_fd else path, ns=times)
-
-
-def _remove_if_unused(part: str) -> None:
-    try:
-        fd = os.open(part, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as err:
-        log.debug("cannot open %s to check it: %s", part, err)
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        if _same_file(fd, part):
-            os.unlink(part)
-            log.info("removed %s, left by an interrupted copy", part)
-    except BlockingIOError:
-        pass  # a live copy is writing it
-    except OSError as err:
-        log.warning("cannot remove %s, left by an interrupted copy: %s", part, err)
-    finally:
-        os.close(fd)
 
 
 def _compare(local: os.stat_result, info: FileInfo, clobber: bool) -> tuple:

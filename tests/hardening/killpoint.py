@@ -106,7 +106,7 @@ def install(plan: dict) -> None:
     POINTS = _Points(plan)
 
     from iactcopy import atomicfile
-    from iactcopy.store import indextables, localstore, sources, transfer
+    from iactcopy.store import fitswrite, indextables, localstore, partfiles, sources, transfer
 
     # -- copying ------------------------------------------------------------
     _wrap(sources.LocalSource, "info", "plan.info")
@@ -128,7 +128,7 @@ def install(plan: dict) -> None:
         POINTS.leave("copy.rename", ticket)
 
     transfer.os = _ModuleProxy(os, replace=data_replace)
-    _wrap(transfer, "_remove_if_unused", "copy.cleanup")
+    _wrap(partfiles, "_remove_if_unused", "copy.cleanup")
 
     # -- the index update -----------------------------------------------------
     real_lock = localstore._store_lock
@@ -169,7 +169,7 @@ def install(plan: dict) -> None:
         POINTS.leave(name, ticket)
 
     atomicfile.atomic_write = atomic_write
-    indextables.atomic_write = atomic_write
+    fitswrite.atomic_write = atomic_write
     atomicfile.os = _ModuleProxy(os, fsync=os.fsync)
     _wrap(atomicfile.os, "fsync", "fsync")
     _wrap(atomicfile.ReplaceTogether, "commit", "index.commit")

@@ -148,7 +148,7 @@ def entry(change: Callable[[dict], None]) -> Callable[[dict], dict]:
 
 def write_index(path: Path, data: np.ndarray, extname: str) -> None:
     """Write *data* as the one table of an index file, whatever its columns."""
-    from iactcopy.store.indextables import FitsTable, write_fits_tables
+    from iactcopy.store.fitswrite import FitsTable, write_fits_tables
 
     write_fits_tables(path, [FitsTable(data, extname)])
 
@@ -772,7 +772,7 @@ def _failing_atomic_write(monkeypatch, target: str, code: int) -> _Faulty:
     import contextlib
 
     from iactcopy import atomicfile
-    from iactcopy.store import indextables
+    from iactcopy.store import fitswrite
 
     fault = _Faulty(first=1, last=1)
     real = atomicfile.atomic_write
@@ -796,7 +796,7 @@ def _failing_atomic_write(monkeypatch, target: str, code: int) -> _Faulty:
             yield Full(stream) if os.path.basename(path) == target else stream
 
     monkeypatch.setattr(atomicfile, "atomic_write", atomic_write)
-    monkeypatch.setattr(indextables, "atomic_write", atomic_write)
+    monkeypatch.setattr(fitswrite, "atomic_write", atomic_write)
     return fault
 
 

@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 
 from iactcopy.errors import IndexTableError
+from iactcopy.store.fitswrite import FitsTable, write_fits_tables
 from iactcopy.store.indextables import (
-    FitsTable,
     IndexTable,
     check_index_table,
     has_index_table,
     resolve_file_paths,
-    write_fits_tables,
 )
 
 

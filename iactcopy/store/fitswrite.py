@@ -1,0 +1,116 @@
+"""Writing FITS files of binary tables, atomically.
+
+:func:`write_fits_tables` writes an empty primary HDU and the
+:class:`FitsTable` extensions given, gzip-compressed when the name ends in
+``.gz``, and renames the file into place only when it is complete
+(:mod:`iactcopy.atomicfile`).  Index tables and the data files of a generated
+store are written through it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import logging
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import fitsio
+import numpy as np
+
+from iactcopy.atomicfile import ReplaceTogether, atomic_write
+
+__all__ = ["FitsTable", "write_fits_tables"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FitsTable:
+    """A binary table extension to write with :func:`write_fits_tables`.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        A structured array; sub-array fields become vector columns.
+    extname : str
+        The extension name.
+    header : sequence of dict
+        Extra header records (``name``, ``value``, optional ``comment``).
+    units : sequence of str, optional
+        One unit per column (``""`` for none).
+    """
+
+    data: np.ndarray
+    extname: str
+    header: Sequence[Mapping[str, Any]] = ()
+    units: Sequence[str] | None = None
+
+
+def write_fits_tables(path: str | os.PathLike, tables: Sequence[FitsTable], *,
+                      append: bytes = b"", compresslevel: int = 6, fsync: bool = True,
+                      together: ReplaceTogether | None = None) -> None:
+    """Write an empty primary HDU and binary tables to a FITS file, atomically.
+
+    fitsio writes a temporary ``.part`` file in the target folder; its bytes
+    then go, gzip-compressed when the name ends in ``.gz``, through
+    :func:`~iactcopy.atomicfile.atomic_write` to `path`. On any error both
+    temporaries are removed and an existing file is left unchanged.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write; a name ending in ``.gz`` gives a gzip file.
+    tables : sequence of FitsTable
+        The extensions, in order.
+    append : bytes
+        Complete extensions (header and data, in 2880-byte blocks) to add
+        after `tables`, e.g. ones rendered once and shared by many files.
+        Default: none.
+    compresslevel : int
+        gzip level, 1 (fast) to 9 (small). Default is 6.
+    fsync : bool
+        Flush the file to disk before the rename. Default is True.
+    together : ReplaceTogether, optional
+        Leave the rename to *together*, with the files written with it.
+        Default: rename at once.
+    """
+    if len(append) % 2880:
+        raise ValueError(f"append must be whole 2880-byte FITS blocks, not {len(append)} bytes")
+    path = os.fspath(path)
+    folder = os.path.dirname(path) or "."
+    name = os.path.basename(path)
+    # cfitsio picks compression from the file name, so it writes a plain
+    # file here and Python's gzip does the rest.  The name is only reserved,
+    # not created: creating a file costs about a millisecond on some disks,
+    # and fitsio would delete and create it again.
+    plain = _unused_name(folder, f".{name}.", ".fits.part")
+    try:
+        with fitsio.FITS(plain, "rw") as fits:
+            for table in tables:
+                fits.write(table.data, extname=table.extname, header=list(table.header),
+                           units=list(table.units) if table.units is not None else None)
+        with open(plain, "rb") as source, atomic_write(path, "wb", fsync=fsync,
+                                                       together=together) as target:
+            if name.lower().endswith(".gz"):
+                with gzip.GzipFile(filename=name[:-3], mode="wb", fileobj=target,
+                                   compresslevel=compresslevel) as packed:
+                    shutil.copyfileobj(source, packed, 1 << 20)
+                    packed.write(append)
+            else:
+                shutil.copyfileobj(source, target, 1 << 20)
+                target.write(append)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(plain)
+
+
+def _unused_name(folder: str, prefix: str, suffix: str) -> str:
+    for _ in range(100):
+        candidate = os.path.join(folder, f"{prefix}{os.urandom(6).hex()}{suffix}")
+        if not os.path.lexists(candidate):
+            return candidate
+    raise FileExistsError(f"no unused temporary name {prefix}*{suffix} in {folder}")
