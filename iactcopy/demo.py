@@ -42,8 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         ["csiactcopy", f"remote_master={master}", "prodname=demo-prod", "outpath=copy"],
     ]
     for step in steps:
-        print(f"\n$ {' '.join(step)}", flush=True)
-        status = subprocess.run([os.path.join(bindir, step[0]), *step[1:], "mode=h"],
+        # mode=h: everything is on the command line, so nothing is prompted for.
+        command = [*step, "mode=h"]
+        print(f"\n$ {' '.join(command)}", flush=True)
+        status = subprocess.run([os.path.join(bindir, step[0]), *command[1:]],
                                 cwd=folder, env=env).returncode
         if status != 0:
             print(f"{step[0]} exited with status {status}", file=sys.stderr)
@@ -55,7 +57,10 @@ The demo ran in {folder}:
   the run list ............. {folder}/runlist.txt
   the sky map .............. {folder}/skymap.png
   the copy ................. {folder}/copy (the run list first, then the rest)
-  learned parameters ....... {folder}/pfiles""")
+  learned parameters ....... {folder}/pfiles (PFILES for the demo only)
+
+The tools are installed in {os.path.dirname(bindir)}: run `source {bindir}/activate`,
+then `csiactdata --help`, `csiactcopy --help`, `csfindobs --help`, `iactpar --help`.""")
     return 0
 
 
