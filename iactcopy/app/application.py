@@ -83,7 +83,7 @@ class Application:
         #: The command-line form's program name and arguments, for ``str(app)``.
         self._argv: list[str] | None = None
         self._pars: ParameterSet = load_parameters(
-            self.name, prompter=StreamPrompter(), warn=self._parameter_warning)
+            self.name, prompter=StreamPrompter(), warn=self.warn)
         for key, value in values.items():
             self[key] = value
         if argv is not None:
@@ -133,8 +133,15 @@ class Application:
         """The current ``debug`` value."""
         return "debug" in self._pars and self._pars.boolean("debug")
 
-    def _parameter_warning(self, message: str) -> None:
-        sys.stderr.write(f"WARNING: {message}\n")
+    def warn(self, message: str, *, stderr: bool = True) -> None:
+        """A warning in the log and, unless *stderr* is False, on stderr.
+
+        At a terminal nobody watches the log, so a warning a user must act on
+        goes to both.  Warnings given before the log is open (the parameter
+        engine's, while loading) are written into it once it opens.
+        """
+        if stderr:
+            sys.stderr.write(f"WARNING: {message}\n")
         if self.log.is_open:
             self.log.string(TERSE, f"WARNING: {message}")
         else:

@@ -227,10 +227,6 @@ class ParameterSet:
         if self._warn is not None:
             self._warn(message)
 
-    def set_warning_handler(self, handler: Callable[[str], None] | None) -> None:
-        """Send later warnings to *handler* as well."""
-        self._warn = handler
-
     # -- modes ------------------------------------------------------------
     def mode_letters(self, par: Parameter) -> str:
         """The letters of *par*'s mode with ``a`` resolved through the ``mode`` parameter."""

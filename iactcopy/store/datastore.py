@@ -115,7 +115,7 @@ class RemoteStore:
             if len(lonely):
                 log.warning("%d observation(s) are listed in only one of the two index "
                             "tables and are not copied: %s", len(lonely),
-                            _id_list(lonely))
+                            id_list(lonely))
         else:
             requested = np.asarray(list(obs_ids), dtype=np.int64)
             found = np.isin(requested, both)
@@ -167,6 +167,7 @@ class Selection:
         return np.setdiff1d(self.obs_ids, bad_obs)
 
 
-def _id_list(ids: np.ndarray, most: int = 10) -> str:
+def id_list(ids, most: int = 10) -> str:
+    """Observation IDs for a message: the first *most*, then how many more."""
     shown = ", ".join(str(int(i)) for i in ids[:most])
     return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")

@@ -56,8 +56,6 @@ class LocalUpdate:
         The local index files.
     hdu_stats, obs_stats : MergeStats or None
         The merges, None when nothing was written.
-    dropped_rows : int
-        Local HDU rows dropped because their file is not present locally.
     master_entries : list of (str, str)
         Each production of the local master and what became of it:
         ``Added``, ``Updated``, ``Available`` or ``Not available``.
@@ -67,14 +65,13 @@ class LocalUpdate:
     obs_path: str
     hdu_stats: MergeStats | None = None
     obs_stats: MergeStats | None = None
-    dropped_rows: int = 0
     master_entries: list[tuple[str, str]] = field(default_factory=list)
 
 
 def local_paths(outpath: str, production: Production) -> tuple[str, str, str]:
     """The local master, HDU index and OBS index paths: the remote layout mirrored."""
-    return (os.path.join(outpath, MASTER_NAME), os.path.join(outpath, production.hduindx),
-            os.path.join(outpath, production.obsindx))
+    master, hdu, obs = (os.path.join(outpath, name) for name in local_store_files(production))
+    return master, hdu, obs
 
 
 def local_store_files(production: Production) -> tuple[str, str, str]:
@@ -168,7 +165,7 @@ def update_local_store(outpath: str, selection: Selection, complete: np.ndarray,
                                             clobber=clobber)
         obs, update.obs_stats = merge_index(local_obs, selection.obs.select(complete),
                                             clobber=clobber)
-        hdu, update.dropped_rows = _present_rows(hdu, outpath, production)
+        hdu = _present_rows(hdu, outpath, production)
         hdu, obs = _in_both(hdu, obs)
         # The HDU and OBS index must list the same observations: an error
         # while writing one of them must leave the other unchanged too.
@@ -251,9 +248,8 @@ def _read_if_present(path: str, kind: str) -> IndexTable | None:
     return IndexTable.read(path, kind) if os.path.exists(path) else None
 
 
-def _present_rows(hdu: IndexTable, outpath: str, production: Production
-                  ) -> tuple[IndexTable, int]:
-    """Drop the rows whose file is not present locally; return the table and the count.
+def _present_rows(hdu: IndexTable, outpath: str, production: Production) -> IndexTable:
+    """The rows of *hdu* whose file is present locally (the others are dropped, with a warning).
 
     A row with an empty FILE_NAME names no file at all: it goes too, since
     every row of the local index must point to a complete file (contract §2)
@@ -269,8 +265,8 @@ def _present_rows(hdu: IndexTable, outpath: str, production: Production
     if dropped:
         log.warning("%d local HDU index row(s) name no file or a file that is not present "
                     "locally; they are left out of the local index", dropped)
-        return hdu.select_rows(keep), dropped
-    return hdu, 0
+        return hdu.select_rows(keep)
+    return hdu
 
 
 def _remove_stale_temporaries(paths: tuple[str, ...]) -> None:

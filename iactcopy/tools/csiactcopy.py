@@ -22,7 +22,7 @@ import numpy as np
 from iactcopy.app.application import Application
 from iactcopy.app.cli import main_for
 from iactcopy.app.logger import EXPLICIT, NORMAL, TERSE, VERBOSE
-from iactcopy.store.datastore import DOC_FILES, RemoteStore, Selection
+from iactcopy.store.datastore import DOC_FILES, RemoteStore, Selection, id_list
 from iactcopy.store.localstore import (
     LocalUpdate,
     check_local_store,
@@ -104,8 +104,10 @@ class csiactcopy(Application):
         with self._timed("copy"):
             self.report = self._copy(plan, store, settings)
         self.log.header1(TERSE, "Updating index files")
+        complete = self._complete(selection)
+        self._indexed = len(complete)
         with self._timed("index_update"):
-            self.update = update_local_store(settings.outpath, selection, self._complete(selection),
+            self.update = update_local_store(settings.outpath, selection, complete,
                                              clobber=settings.clobber,
                                              remote_master=store.master)
         self._log_update(self.update, settings.clobber)
@@ -134,9 +136,7 @@ class csiactcopy(Application):
         already indexed keeps its local rows (contract §2).
         """
         bad = [path for path, _ in self.report.problems] + list(self.report.kept)
-        complete = selection.complete(bad)
-        self._indexed = len(complete)
-        return complete
+        return selection.complete(bad)
 
     @staticmethod
     def _plan(store: RemoteStore, selection: Selection, settings: Settings) -> CopyPlan:
@@ -182,7 +182,7 @@ class csiactcopy(Application):
         self.log.value(NORMAL, "HDU index", store.index_path(production.hduindx))
         self.log.value(NORMAL, "Observation index", store.index_path(production.obsindx))
         for number, obs_id in enumerate(selection.absent):
-            self._warn(f'Skip observation "{obs_id}": ID not available remotely',
+            self.warn(f'Skip observation "{obs_id}": ID not available remotely',
                        stderr=number < _MAX_ON_STDERR)
         if len(selection.absent) > _MAX_ON_STDERR:
             sys.stderr.write(f"WARNING: {len(selection.absent) - _MAX_ON_STDERR} more IDs are "
@@ -241,12 +241,12 @@ class csiactcopy(Application):
             self.log.value(NORMAL, "Documentation files", ", ".join(docs))
         self.log.value(NORMAL, "Observations indexed", self._indexed)
         if selection.absent:
-            self.log.value(NORMAL, "IDs not available", _id_list(selection.absent))
+            self.log.value(NORMAL, "IDs not available", id_list(selection.absent))
         entries = self.update.master_entries if self.update else []
         self.log.value(NORMAL, "Local configs", len(entries))
         self._warn_problems(report)
         if report.kept:
-            self._warn(f"{len(report.kept)} local file(s) differ from the remote ones and "
+            self.warn(f"{len(report.kept)} local file(s) differ from the remote ones and "
                        "were kept (clobber=no); use clobber=yes to replace them")
         self.log.header3(TERSE, "Content of master index")
         for name, _ in entries:
@@ -276,12 +276,6 @@ class csiactcopy(Application):
             lines.append(f"  and {len(problems) - _MAX_ON_STDERR} more (see the log)")
         sys.stderr.write("".join(line + "\n" for line in lines))
 
-    def _warn(self, message: str, *, stderr: bool = True) -> None:
-        """A warning in the log and on stderr: at a terminal the log is not watched."""
-        self.log.string(TERSE, f"WARNING: {message}")
-        if stderr:
-            sys.stderr.write(f"WARNING: {message}\n")
-
     def _log_files(self, plan: CopyPlan) -> None:
         outcomes = {path: (outcome, reason)
                     for outcome in ("copied", "up_to_date", "kept", "missing", "refused",
@@ -297,11 +291,6 @@ class csiactcopy(Application):
 
 #: Problems (files, IDs) listed on stderr; the log lists them all.
 _MAX_ON_STDERR = 20
-
-
-def _id_list(ids: list[int], most: int = 10) -> str:
-    shown = ", ".join(str(obs_id) for obs_id in ids[:most])
-    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
 
 
 def _megabytes(nbytes: int) -> str:

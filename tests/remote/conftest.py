@@ -27,7 +27,8 @@ import pytest
 from iactcopy.store import remote
 from iactcopy.store.generator import generate_store
 
-HESS_STORE = Path("/work/shared/data/hess_dl3_dr1")
+# ../shared beside the repository (CI clones it anywhere): <repo>/../shared/data/...
+HESS_STORE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hess_dl3_dr1"
 GENERATED_PROD = "sim"
 GENERATED_NOBS = 6
 

@@ -10,7 +10,7 @@ import pytest
 from iactcopy.store.generator import generate_store
 from iactcopy.store.indextables import IndexTable
 
-# /work/main/tests/store/conftest.py -> /work/main -> /work/shared/data/hess_dl3_dr1
+# ../shared beside the repository (CI clones it anywhere): <repo>/../shared/data/...
 HESS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hess_dl3_dr1"
 
 HDU_ROWS = (("aeff", "aeff_2d", "aeff"), ("bkg", "bkg_3d", "bkg"), ("edisp", "edisp_2d", "edisp"),

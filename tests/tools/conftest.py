@@ -25,7 +25,8 @@ from typing import Any
 import pytest
 
 #: The real store of the shared data folder (tools.md §1.5).
-HESS_STORE = Path("/work/shared/data/hess_dl3_dr1")
+# ../shared beside the repository (CI clones it anywhere): <repo>/../shared/data/...
+HESS_STORE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hess_dl3_dr1"
 HESS_INDEX_FILES = ("hdu-index.fits.gz", "obs-index.fits.gz")
 
 

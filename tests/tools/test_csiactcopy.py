@@ -758,6 +758,17 @@ def test_python_run_with_missing_file_reports_status_3(sim_copy, isolated):
     assert 1000 not in obs_set(obs)
 
 
+def test_execute_with_missing_file_still_learns(sim_copy, isolated):
+    """Contract §2: a run that ends with status 3 learns its parameters, like one with 0."""
+    master = sim_copy()
+    (master.parent / "data" / f"{SIM_NAME}_obs_001000.fits.gz").unlink()
+    app = csiactcopy(remote_master=str(master), prodname=SIM_NAME, outpath="pyout3")
+    app.execute()
+    assert app.exit_status == 3
+    learned = (isolated.pfiles / "csiactcopy.par").read_text(encoding="utf-8")
+    assert re.search(r"^outpath, *s, *a, *pyout3,", learned, re.M), learned
+
+
 def test_python_lock_held_too_long_is_a_clear_error(sim_master, isolated, monkeypatch):
     """The lock waits for another run's index update; past the limit, an error says so."""
     from filelock import FileLock
