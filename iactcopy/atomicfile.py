@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from typing import IO
 
-__all__ = ["ReplaceTogether", "atomic_write", "write_atomically"]
+__all__ = ["ReplaceTogether", "atomic_write", "leftover_temporaries", "write_atomically"]
 
 
 class ReplaceTogether:
@@ -112,6 +111,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", *, encoding: str | No
             umask = os.umask(0)
             os.umask(umask)
             permissions = 0o666 & ~umask
+    # Imported here: it costs more start-up time than a run that only reads takes.
+    import tempfile
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part",
                                    dir=folder)
@@ -146,6 +148,22 @@ def write_atomically(path: str | os.PathLike, data: str | bytes, **kwargs) -> No
     mode = "wb" if isinstance(data, bytes) else "w"
     with atomic_write(path, mode, **kwargs) as stream:
         stream.write(data)
+
+
+def leftover_temporaries(path: str | os.PathLike) -> list[str]:
+    """The temporaries of *path* that :func:`atomic_write` made and nobody renamed yet.
+
+    They are named ``.<name>.<random>.part``.  Found while every writer of
+    *path* is excluded (a lock), they are leftovers of a killed run.
+    """
+    folder, name = os.path.split(os.fspath(path))
+    try:
+        with os.scandir(folder or ".") as entries:
+            return [entry.path for entry in entries
+                    if entry.name.startswith(f".{name}.") and entry.name.endswith(".part")
+                    and entry.is_file(follow_symlinks=False)]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def _fsync_folder(folder: str) -> None:

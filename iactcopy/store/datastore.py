@@ -22,16 +22,12 @@ from iactcopy.store.indexfetch import read_index
 from iactcopy.store.indextables import IndexTable, resolve_file_paths
 from iactcopy.store.master import MasterIndex, Production
 from iactcopy.store.remote import local_path, read_remote_master
+from iactcopy.store.runlist import id_list
 from iactcopy.store.sources import LocalSource, Source, UnsafePath, check_relpath
 
-__all__ = ["DOC_FILES", "RemoteStore", "Selection"]
+__all__ = ["RemoteStore", "Selection"]
 
 log = logging.getLogger(__name__)
-
-#: Files beside the master file that travel with any copy: data releases carry
-#: their terms of use there (H.E.S.S. DL3 DR1: "must be included in all copies").
-DOC_FILES = ("README", "README.txt", "README.md", "README.rst", "LICENSE", "LICENSE.txt")
-
 
 class RemoteStore:
     """A data store to copy from: its master index and where its files are read.
@@ -165,9 +161,3 @@ class Selection:
         bad_rows = self.unsafe | np.isin(self.files, np.asarray(list(failed), dtype=str))
         bad_obs = np.unique(self.hdu.obs_ids[bad_rows])
         return np.setdiff1d(self.obs_ids, bad_obs)
-
-
-def id_list(ids, most: int = 10) -> str:
-    """Observation IDs for a message: the first *most*, then how many more."""
-    shown = ", ".join(str(int(i)) for i in ids[:most])
-    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")

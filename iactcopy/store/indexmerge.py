@@ -17,38 +17,11 @@ import numpy as np
 
 from iactcopy.errors import IndexTableError
 from iactcopy.store.indextables import _COMMENTARY, KEY_COLUMNS, IndexTable, _describe_dtype
+from iactcopy.store.localupdate import MergeStats
 
-__all__ = ["MergeStats", "merge_index"]
+__all__ = ["merge_index"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class MergeStats:
-    """What a merge did, in the counts csiactcopy logs (tools.md §3.4).
-
-    Attributes
-    ----------
-    remote_entries : int
-        Rows of the remote table given to the merge.
-    local_entries : int
-        Rows of the local table before the merge (0 without one).
-    removed_local_rows : int
-        Local rows replaced by remote rows of their observation (clobber=True).
-    skipped_remote_rows : int
-        Remote rows whose key was already local (clobber=False).
-    duplicate_rows : int
-        Rows dropped because their key occurred earlier in the same input.
-    rows : int
-        Rows of the merged table.
-    """
-
-    remote_entries: int
-    local_entries: int
-    removed_local_rows: int
-    skipped_remote_rows: int
-    duplicate_rows: int
-    rows: int
 
 
 def merge_index(local: IndexTable | None, remote: IndexTable, *, clobber: bool

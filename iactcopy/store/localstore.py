@@ -22,67 +22,30 @@ import logging
 import os
 import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from iactcopy.atomicfile import ReplaceTogether
+from iactcopy.atomicfile import ReplaceTogether, leftover_temporaries
 from iactcopy.errors import DataStoreError
 from iactcopy.store.datastore import Selection
-from iactcopy.store.indexmerge import MergeStats, merge_index
-from iactcopy.store.indextables import IndexTable, has_index_table, resolve_file_paths
+from iactcopy.store.indexmerge import merge_index
+from iactcopy.store.indextables import IndexTable, resolve_file_paths
+from iactcopy.store.layout import (
+    LOCK_NAME,
+    check_outpath,
+    local_paths,
+    master_entries,
+)
+from iactcopy.store.localupdate import LocalUpdate
 from iactcopy.store.master import MasterIndex, Production
-from iactcopy.store.sources import is_inside
+from iactcopy.store.rerunstamp import LocalState
 
-__all__ = ["LOCK_NAME", "LocalUpdate", "check_local_store", "create_local_store",
-           "local_store_files", "update_local_store"]
+__all__ = ["check_local_store", "create_local_store", "update_local_store"]
 
 log = logging.getLogger(__name__)
 
-#: The lock file of a local store, held while its indexes and master change.
-LOCK_NAME = ".iactcopy.lock"
 #: How long a run waits for another run's index update (seconds).
 LOCK_TIMEOUT = 600.0
-MASTER_NAME = "master.json"
-
-
-@dataclass
-class LocalUpdate:
-    """What :func:`update_local_store` did, for the log.
-
-    Attributes
-    ----------
-    hdu_path, obs_path : str
-        The local index files.
-    hdu_stats, obs_stats : MergeStats or None
-        The merges, None when nothing was written.
-    master_entries : list of (str, str)
-        Each production of the local master and what became of it:
-        ``Added``, ``Updated``, ``Available`` or ``Not available``.
-    """
-
-    hdu_path: str
-    obs_path: str
-    hdu_stats: MergeStats | None = None
-    obs_stats: MergeStats | None = None
-    master_entries: list[tuple[str, str]] = field(default_factory=list)
-
-
-def local_paths(outpath: str, production: Production) -> tuple[str, str, str]:
-    """The local master, HDU index and OBS index paths: the remote layout mirrored."""
-    master, hdu, obs = (os.path.join(outpath, name) for name in local_store_files(production))
-    return master, hdu, obs
-
-
-def local_store_files(production: Production) -> tuple[str, str, str]:
-    """The files :func:`update_local_store` writes, relative to ``outpath``.
-
-    No data file may be copied onto them: the remote store would then
-    replace the local master or index, and with it the entries of other
-    productions or the rows of other observations.
-    """
-    return (MASTER_NAME, posixpath.normpath(production.hduindx),
-            posixpath.normpath(production.obsindx))
 
 
 def check_local_store(outpath: str, production: Production, *,
@@ -110,13 +73,7 @@ def check_local_store(outpath: str, production: Production, *,
         When ``outpath`` is not a folder, lies in the remote store, or a
         local master or index exists but cannot be read.
     """
-    if os.path.exists(outpath) and not os.path.isdir(outpath):
-        raise DataStoreError(f'outpath "{outpath}" exists and is not a folder')
-    if remote_root is not None and is_inside(os.path.realpath(outpath),
-                                             os.path.realpath(remote_root)):
-        raise DataStoreError(
-            f'outpath "{outpath}" lies in the remote store "{remote_root}": a copy never '
-            "writes into the store it copies from. Choose a folder outside it.")
+    check_outpath(outpath, remote_root)
     master, hdu, obs = local_paths(outpath, production)
     if os.path.exists(master):
         MasterIndex.read(master)
@@ -165,8 +122,9 @@ def update_local_store(outpath: str, selection: Selection, complete: np.ndarray,
                                             clobber=clobber)
         obs, update.obs_stats = merge_index(local_obs, selection.obs.select(complete),
                                             clobber=clobber)
-        hdu = _present_rows(hdu, outpath, production)
+        hdu, files = _present_rows(hdu, outpath, production)
         hdu, obs = _in_both(hdu, obs)
+        written = 0
         # The HDU and OBS index must list the same observations: an error
         # while writing one of them must leave the other unchanged too.
         with ReplaceTogether() as together:
@@ -175,8 +133,12 @@ def update_local_store(outpath: str, selection: Selection, complete: np.ndarray,
                 if not table.same_content(local):
                     os.makedirs(os.path.dirname(path), exist_ok=True)
                     table.write(path, together=together)
+                    written += 1
             update.master_entries = _update_master(master_path, production, remote_master,
                                                    together)
+        if not written and dict(update.master_entries)[production.name] == "Available":
+            # Still under the lock: these are the bytes that were merged.
+            update.unchanged = LocalState.of((master_path, hdu_path, obs_path), files)
     return update
 
 
@@ -248,12 +210,14 @@ def _read_if_present(path: str, kind: str) -> IndexTable | None:
     return IndexTable.read(path, kind) if os.path.exists(path) else None
 
 
-def _present_rows(hdu: IndexTable, outpath: str, production: Production) -> IndexTable:
-    """The rows of *hdu* whose file is present locally (the others are dropped, with a warning).
+def _present_rows(hdu: IndexTable, outpath: str, production: Production
+                  ) -> tuple[IndexTable, list[str]]:
+    """The rows of *hdu* whose file is present locally, and those files.
 
-    A row with an empty FILE_NAME names no file at all: it goes too, since
-    every row of the local index must point to a complete file (contract §2)
-    and a reader such as gammapy fails on it.
+    The other rows are dropped, with a warning.  A row with an empty
+    FILE_NAME names no file at all: it goes too, since every row of the
+    local index must point to a complete file (contract §2) and a reader
+    such as gammapy fails on it.
     """
     index_dir = posixpath.dirname(production.hduindx)
     files, unsafe = resolve_file_paths(hdu, index_dir=index_dir)
@@ -265,35 +229,25 @@ def _present_rows(hdu: IndexTable, outpath: str, production: Production) -> Inde
     if dropped:
         log.warning("%d local HDU index row(s) name no file or a file that is not present "
                     "locally; they are left out of the local index", dropped)
-        return hdu.select_rows(keep)
-    return hdu
+        hdu = hdu.select_rows(keep)
+    return hdu, distinct[present].tolist()
 
 
 def _remove_stale_temporaries(paths: tuple[str, ...]) -> None:
     """Remove the temporaries of *paths* that a killed run left (the lock is held).
 
-    They are named ``.<name>.<random>.part`` (:mod:`iactcopy.atomicfile`,
-    :func:`~iactcopy.store.fitswrite.write_fits_tables`); these files are
-    written only under the lock, so a temporary of theirs found by the
-    holder has no living writer.
+    These files are written only under the lock (:mod:`iactcopy.atomicfile`,
+    :func:`~iactcopy.store.fitswrite.write_fits_tables`), so a temporary of
+    theirs found by the holder has no living writer.
     """
-    for path in paths:
-        folder, name = os.path.split(path)
+    for temporary in (found for path in paths for found in leftover_temporaries(path)):
         try:
-            with os.scandir(folder or ".") as entries:
-                stale = [entry.path for entry in entries
-                         if entry.name.startswith(f".{name}.") and entry.name.endswith(".part")
-                         and entry.is_file(follow_symlinks=False)]
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for temporary in stale:
-            try:
-                os.unlink(temporary)
-                log.info("removed %s, left by an interrupted run", temporary)
-            except OSError as err:
-                # A leftover is no reason to fail the update.
-                log.warning("cannot remove %s, left by an interrupted run: %s", temporary,
-                            err.strerror or err)
+            os.unlink(temporary)
+            log.info("removed %s, left by an interrupted run", temporary)
+        except OSError as err:
+            # A leftover is no reason to fail the update.
+            log.warning("cannot remove %s, left by an interrupted run: %s", temporary,
+                        err.strerror or err)
 
 
 def _update_master(path: str, production: Production, remote: MasterIndex,
@@ -313,16 +267,4 @@ def _update_master(path: str, production: Production, remote: MasterIndex,
     else:
         # Nothing changed: say so as ctools does (`Keeping "<name>" ...: Available`).
         status = "Available"
-    master = updated
-    return [(other.name, status if other.name == production.name else _availability(other))
-            for other in master.productions]
-
-
-def _availability(production: Production) -> str:
-    usable = (has_index_table(production.hdu_index_path, "HDU")
-              and has_index_table(production.obs_index_path, "OBS"))
-    if not usable:
-        log.warning('production "%s" of the local master is not available (its index files '
-                    "cannot be read); its entry is kept", production.name)
-    return "Available" if usable else "Not available"
-
+    return master_entries(updated, production.name, status)

@@ -5,6 +5,7 @@ follows contract §2 "Run lists", which fixes tools.md W-44: a line is blank,
 a ``#`` comment after optional blanks, or an ID as its first token (a blank,
 tab or comma ends the token) with anything after it ignored.  Every other
 line is reported, all of them in one error, with file and line number.
+:func:`id_list` shows a list of IDs in a message.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from iactcopy.atomicfile import write_atomically
 from iactcopy.errors import RunListError
 
-__all__ = ["read_runlist", "write_runlist"]
+__all__ = ["id_list", "read_runlist", "write_runlist"]
 
 log = logging.getLogger(__name__)
 
@@ -149,3 +150,9 @@ def write_runlist(path: str | os.PathLike, ids: Iterable[int], header: str | Non
     lines = [f"# {line}".rstrip() for line in header.splitlines()] if header else []
     lines.extend(str(value) for value in sorted(set(values)))
     write_atomically(path, "".join(line + "\n" for line in lines))
+
+
+def id_list(ids: Sequence[int], most: int = 10) -> str:
+    """Observation IDs for a message: the first *most*, then how many more."""
+    shown = ", ".join(str(int(i)) for i in ids[:most])
+    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")

@@ -34,7 +34,6 @@ Decisions (README §2, "Data stores and copying"; tools.md W-15 to W-23):
 
 from __future__ import annotations
 
-import concurrent.futures
 import errno
 import logging
 import os
@@ -46,6 +45,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from iactcopy.store.layout import RESERVED_NAMES
 from iactcopy.store.partfiles import PART_SUFFIX, lock_part, remove_stale_parts
 from iactcopy.store.sources import FileInfo, Source, UnsafePath, check_relpath, is_inside
 
@@ -78,8 +78,8 @@ _TOLERANCE_NS = round(MTIME_TOLERANCE * 1e9)
 
 _REPORT_FIELDS = {COPIED: "copied", UP_TO_DATE: "up_to_date", KEPT: "kept",
                   MISSING: "missing", REFUSED: "refused", FAILED: "failed"}
-_RESERVED_NAMES = frozenset({".iactcopy.lock"})
 _WAIT_POLL = 0.25  # longest stretch the main thread sleeps, so Ctrl-C is seen
+_SLOW_LOOKUP = 0.001  # seconds: a first look-up this long makes the others run in parallel
 
 
 class Callback:
@@ -261,12 +261,14 @@ def plan_copy(source: Source, relpaths: Iterable[str], outpath: str | os.PathLik
     clobber : bool
         Replace local files that differ from the remote ones. Default is False.
     nthreads : int
-        Remote look-ups run in parallel in this many threads (worth it for
-        network sources). Default is 1.
+        Remote look-ups run in parallel in this many threads when the first
+        one takes over a millisecond (a network source). Default is 1.
     reserved : iterable of str
         Relative paths in *outpath* that the caller writes itself (a local
         store's master and index files): a file to copy there is refused.
-        The lock ``.iactcopy.lock`` is always reserved. Default: no other.
+        The lock and stamp files of a local store
+        (:data:`~iactcopy.store.layout.RESERVED_NAMES`) are always reserved.
+        Default: no other.
 
     Returns
     -------
@@ -282,7 +284,7 @@ def plan_copy(source: Source, relpaths: Iterable[str], outpath: str | os.PathLik
     real_out = os.path.realpath(outpath)
     folders = _FolderCheck(outpath, real_out)
 
-    kept = _RESERVED_NAMES | {check_relpath(name) for name in reserved}
+    kept = {check_relpath(name) for name in reserved}
     unique: set = set()
     refused: dict = {}
     for relpath in relpaths:
@@ -314,18 +316,21 @@ def plan_copy(source: Source, relpaths: Iterable[str], outpath: str | os.PathLik
         return PlanEntry(norm, target, action, reason, info)
 
     names = sorted(unique)
-    if nthreads == 1 or len(names) < 2:
-        entries = [decide(norm) for norm in names]
+    started = time.monotonic()
+    entries = [decide(norm) for norm in names[:1]]
+    # A look-up on a local disk takes microseconds and a thread pool costs
+    # more than it saves; one on a network mount or URL takes a round trip.
+    slow = time.monotonic() - started > _SLOW_LOOKUP
+    if nthreads == 1 or len(names) < 3 or not slow:
+        entries += [decide(norm) for norm in names[1:]]
     else:
-        with concurrent.futures.ThreadPoolExecutor(nthreads) as pool:
-            entries = list(pool.map(decide, names))
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(nthreads) as pool:
+            entries += pool.map(decide, names[1:])
     entries.extend(refused.values())
     entries.sort(key=lambda e: e.relpath)
-    plan = CopyPlan(outpath, bool(clobber), entries)
-    log.info("Copy plan for %s: %s; %d bytes to copy", outpath,
-             ", ".join(f"{n} {action}" for action, n in plan.counts.items() if n),
-             plan.bytes_to_copy)
-    return plan
+    return CopyPlan(outpath, bool(clobber), entries)
 
 
 def copy_files(plan: CopyPlan, source: Source, *, nthreads: int = 1,
@@ -610,8 +615,8 @@ def _check_target_name(relpath: str, reserved: frozenset | set) -> str:
     name = norm.rsplit("/", 1)[-1]
     if name.endswith(PART_SUFFIX):
         raise UnsafePath(relpath, f"names ending in {PART_SUFFIX!r} are kept for temporaries")
-    if norm in _RESERVED_NAMES:
-        raise UnsafePath(relpath, "the name is kept for the lock of the local store")
+    if norm in RESERVED_NAMES:
+        raise UnsafePath(relpath, "the name is kept for the lock or stamp of the local store")
     if norm in reserved:
         # Copied, it would replace the local master or index, and with them the
         # entries of other productions and the rows of other observations.

@@ -12,27 +12,43 @@ column name under a lock, and nothing is written outside ``outpath``.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-
-import numpy as np
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from iactcopy.app.application import Application
 from iactcopy.app.cli import main_for
 from iactcopy.app.logger import EXPLICIT, NORMAL, TERSE, VERBOSE
-from iactcopy.store.datastore import DOC_FILES, RemoteStore, Selection, id_list
-from iactcopy.store.localstore import (
-    LocalUpdate,
-    check_local_store,
-    create_local_store,
+from iactcopy.store.layout import (
+    DOC_FILES,
+    STAMP_NAME,
+    check_outpath,
+    local_paths,
     local_store_files,
-    update_local_store,
+    master_entries,
 )
-from iactcopy.store.runlist import read_runlist
-from iactcopy.store.transfer import MISSING, CopyPlan, CopyReport, copy_files, plan_copy
+from iactcopy.store.localupdate import LocalUpdate, MergeStats
+from iactcopy.store.master import MasterIndex, Production
+from iactcopy.store.rerunstamp import Stamp, counting_warnings, digest, remote_index_digest
+from iactcopy.store.runlist import id_list, read_runlist
+from iactcopy.store.sources import LocalSource, Source
+from iactcopy.store.transfer import (
+    MISSING,
+    UP_TO_DATE,
+    CopyPlan,
+    CopyReport,
+    copy_files,
+    plan_copy,
+)
 from iactcopy.tools.progress import progress_for
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from iactcopy.store.datastore import Selection
 
 __all__ = ["csiactcopy", "main"]
 
@@ -74,6 +90,8 @@ class csiactcopy(Application):
         #: Seconds spent in each phase of the last run: select, plan, copy, index_update.
         self.timings: dict[str, float] = {}
         self._indexed = 0
+        #: Whether the last run was taken from the stamp of the one before (nothing to do).
+        self.from_stamp = False
         super().__init__(*args, **kwargs)
 
     @property
@@ -82,6 +100,23 @@ class csiactcopy(Application):
 
     def process(self) -> None:
         settings = self._settings()
+        self.from_stamp = self._rerun_from_stamp(settings)
+        if not self.from_stamp:
+            self._full_run(settings)
+
+    def _full_run(self, settings: Settings) -> None:
+        # Imported here, not above: numpy and fitsio take longer to import than
+        # a rerun with nothing to do takes in all (see _rerun_from_stamp).
+        from iactcopy.store.datastore import RemoteStore
+        from iactcopy.store.localstore import (
+            check_local_store,
+            create_local_store,
+            update_local_store,
+        )
+
+        inputs = _stamp_inputs(settings)
+        # Each remote file is digested before it is read, and again at the end.
+        digests = {"master": digest([settings.remote_master]) if inputs else None}
         store = RemoteStore.open(settings.remote_master)
         production = store.production(settings.prodname)
         wanted = read_runlist(settings.runlist) if settings.runlist else None
@@ -91,31 +126,104 @@ class csiactcopy(Application):
         if wanted == []:
             self.log.string(TERSE, "The run list is empty: nothing is copied.")
             return
-        with self._timed("select"):
-            selection = store.select(production, wanted)
-        self._log_selection(store, selection)
-        if not len(selection.obs_ids):
-            self.log.string(TERSE, "No observation to copy.")
+        with counting_warnings() as warnings:
+            digests["indexes"] = (remote_index_digest(settings.remote_master, production.hduindx,
+                                                      production.obsindx) if inputs else None)
+            with self._timed("select"):
+                selection = store.select(production, wanted)
+            self._log_selection(production, (store.index_path(production.hduindx),
+                                             store.index_path(production.obsindx)),
+                                selection.absent, len(selection.obs_ids))
+            if not len(selection.obs_ids):
+                self.log.string(TERSE, "No observation to copy.")
+                return
+            create_local_store(settings.outpath)
+            with self._timed("plan"):
+                plan = self._plan(store.source, selection.relpaths, production, settings)
+            self._log_plan(plan)
+            with self._timed("copy"):
+                self.report = self._copy(plan, store.source, settings)
+            self.log.header1(TERSE, "Updating index files")
+            complete = self._complete(selection)
+            self._indexed = len(complete)
+            with self._timed("index_update"):
+                self.update = update_local_store(settings.outpath, selection, complete,
+                                                 clobber=settings.clobber,
+                                                 remote_master=store.master)
+        self._log_update(self.update, settings.clobber)
+        self._log_summary(selection.absent, plan)
+        if inputs and not warnings.count and self._nothing_done(plan):
+            self._save_stamp(settings, inputs | {"runlist": wanted}, digests, production,
+                             selection)
+
+    def _nothing_done(self, plan: CopyPlan) -> bool:
+        """Whether the run found every file up to date and rewrote no local file."""
+        unchanged = self.update.unchanged if self.update else None
+        return (unchanged is not None and unchanged.digest is not None
+                and len(self.report.up_to_date) == len(plan))
+
+    def _save_stamp(self, settings: Settings, inputs: dict, digests: dict[str, str | None],
+                    production: Production, selection: Selection) -> None:
+        """Stamp the run, unless a remote file changed while it ran."""
+        now = {"master": digest([settings.remote_master]),
+               "indexes": remote_index_digest(settings.remote_master, production.hduindx,
+                                              production.obsindx)}
+        if None in now.values() or now != digests:
             return
-        create_local_store(settings.outpath)
+        Stamp(inputs, digests, self.update.unchanged, production.hduindx, production.obsindx,
+              observations=len(selection.obs_ids), absent=selection.absent,
+              files=selection.relpaths,
+              merges={"hdu": asdict(self.update.hdu_stats),
+                      "obs": asdict(self.update.obs_stats)}).save(settings.outpath)
+
+    def _rerun_from_stamp(self, settings: Settings) -> bool:
+        """Rerun from the stamp of the last run when it proves there is nothing to do.
+
+        The selection and the merge counts come from the stamp; the files are
+        planned and "copied" as in a full run, so that each is compared with
+        its remote file and the log is the same.  Returns False, having
+        logged nothing, when a full run is needed.
+        """
+        stamp_inputs = _stamp_inputs(settings)
+        stamp = Stamp.load(settings.outpath) if stamp_inputs else None
+        if stamp is None:
+            return False
+        with self._timed("select"):
+            wanted = read_runlist(settings.runlist) if settings.runlist else None
+            production = Production(settings.prodname, stamp.hduindx, stamp.obsindx)
+            paths = local_paths(settings.outpath, production)
+            source = LocalSource(os.path.dirname(stamp_inputs["remote_master"]))
+            check_outpath(settings.outpath, source.root)
+            if not stamp.holds(stamp_inputs | {"runlist": wanted}, paths):
+                return False
         with self._timed("plan"):
-            plan = self._plan(store, selection, settings)
+            plan = self._plan(source, stamp.files, production, settings)
+        if any(entry.action != UP_TO_DATE for entry in plan.entries):
+            return False
+        self.log_parameters(TERSE)
+        self._log_runlist(wanted)
+        self._log_selection(production, (source.local_path(stamp.hduindx),
+                                         source.local_path(stamp.obsindx)),
+                            stamp.absent, stamp.observations)
+        self.log.string(EXPLICIT, "Nothing changed since the last run: the selection and the "
+                                  f"index updates are those of {STAMP_NAME}")
         self._log_plan(plan)
         with self._timed("copy"):
-            self.report = self._copy(plan, store, settings)
+            self.report = self._copy(plan, source, settings)
         self.log.header1(TERSE, "Updating index files")
-        complete = self._complete(selection)
-        self._indexed = len(complete)
+        self._indexed = stamp.observations
         with self._timed("index_update"):
-            self.update = update_local_store(settings.outpath, selection, complete,
-                                             clobber=settings.clobber,
-                                             remote_master=store.master)
+            entries = master_entries(MasterIndex.read(paths[0]), production.name, "Available")
+            self.update = LocalUpdate(paths[1], paths[2], MergeStats(**stamp.merges["hdu"]),
+                                      MergeStats(**stamp.merges["obs"]), entries)
         self._log_update(self.update, settings.clobber)
-        self._log_summary(selection, plan)
+        self._log_summary(stamp.absent, plan)
+        return True
 
     def report_content(self) -> dict:
         counts = {outcome: len(files) for outcome, files in self._outcomes().items()}
         return {"files": counts, "bytes_copied": self.report.bytes_copied,
+                "from_stamp": self.from_stamp,
                 "observations_indexed": self._indexed,
                 "problems": [f"{path}: {problem}" for path, problem in self.report.problems],
                 "timings": {phase: round(seconds, 4) for phase, seconds in self.timings.items()}}
@@ -139,11 +247,12 @@ class csiactcopy(Application):
         return selection.complete(bad)
 
     @staticmethod
-    def _plan(store: RemoteStore, selection: Selection, settings: Settings) -> CopyPlan:
+    def _plan(source: Source, relpaths: list[str], production: Production,
+              settings: Settings) -> CopyPlan:
         """The data files, and the documentation files the store has (looked up in parallel)."""
-        plan = plan_copy(store.source, [*selection.relpaths, *DOC_FILES], settings.outpath,
+        plan = plan_copy(source, [*relpaths, *DOC_FILES], settings.outpath,
                          clobber=settings.clobber, nthreads=settings.nthreads,
-                         reserved=local_store_files(selection.production))
+                         reserved=local_store_files(production))
         plan.entries = [entry for entry in plan.entries
                         if not (entry.relpath in DOC_FILES and entry.action == MISSING)]
         return plan
@@ -157,11 +266,11 @@ class csiactcopy(Application):
                         outpath=outpath, nthreads=self["nthreads"].integer(),
                         clobber=self["clobber"].boolean())
 
-    def _copy(self, plan: CopyPlan, store: RemoteStore, settings: Settings) -> CopyReport:
+    def _copy(self, plan: CopyPlan, source: Source, settings: Settings) -> CopyReport:
         self.log.header1(NORMAL, "Copying files")
         progress = progress_for(self.log, self.name)
         try:
-            return copy_files(plan, store.source, nthreads=settings.nthreads, callback=progress)
+            return copy_files(plan, source, nthreads=settings.nthreads, callback=progress)
         finally:
             progress.finish()
 
@@ -175,21 +284,24 @@ class csiactcopy(Application):
             self.log.value(EXPLICIT, f"Run {number}", obs_id)
         self.log.value(NORMAL, "Number of observations", len(wanted))
 
-    def _log_selection(self, store: RemoteStore, selection: Selection) -> None:
-        production = selection.production
+    def _log_selection(self, production: Production, index_paths: tuple[str, str],
+                       absent: list[int], observations: int) -> None:
         self.log.header2(TERSE, "Loop over remote configs")
         self.log.header3(NORMAL, f'Remote config "{production.name}"')
-        self.log.value(NORMAL, "HDU index", store.index_path(production.hduindx))
-        self.log.value(NORMAL, "Observation index", store.index_path(production.obsindx))
-        for number, obs_id in enumerate(selection.absent):
+        self.log.value(NORMAL, "HDU index", index_paths[0])
+        self.log.value(NORMAL, "Observation index", index_paths[1])
+        for number, obs_id in enumerate(absent):
             self.warn(f'Skip observation "{obs_id}": ID not available remotely',
                        stderr=number < _MAX_ON_STDERR)
-        if len(selection.absent) > _MAX_ON_STDERR:
-            sys.stderr.write(f"WARNING: {len(selection.absent) - _MAX_ON_STDERR} more IDs are "
+        if len(absent) > _MAX_ON_STDERR:
+            sys.stderr.write(f"WARNING: {len(absent) - _MAX_ON_STDERR} more IDs are "
                              "not available remotely (see the log)\n")
-        self.log.value(NORMAL, "Observations", len(selection.obs_ids))
+        self.log.value(NORMAL, "Observations", observations)
 
     def _log_plan(self, plan: CopyPlan) -> None:
+        actions = ", ".join(f"{n} {action}" for action, n in plan.counts.items() if n)
+        self.log.string(EXPLICIT, f"Copy plan for {plan.outpath}: {actions or 'no file'}; "
+                                  f"{plan.bytes_to_copy} bytes to copy")
         self.log.header2(NORMAL, "File information")
         self.log.value(NORMAL, "Number of files", len(plan))
         known = sum(entry.size or 0 for entry in plan.entries)
@@ -222,7 +334,7 @@ class csiactcopy(Application):
             else:
                 self.log.value(NORMAL, f'Keeping "{name}"', status)
 
-    def _log_summary(self, selection: Selection, plan: CopyPlan) -> None:
+    def _log_summary(self, absent: list[int], plan: CopyPlan) -> None:
         report = self.report
         self._log_files(plan)
         self.log.header1(NORMAL, "Summary")
@@ -240,8 +352,8 @@ class csiactcopy(Application):
         if docs:
             self.log.value(NORMAL, "Documentation files", ", ".join(docs))
         self.log.value(NORMAL, "Observations indexed", self._indexed)
-        if selection.absent:
-            self.log.value(NORMAL, "IDs not available", id_list(selection.absent))
+        if absent:
+            self.log.value(NORMAL, "IDs not available", id_list(absent))
         entries = self.update.master_entries if self.update else []
         self.log.value(NORMAL, "Local configs", len(entries))
         self._warn_problems(report)
@@ -291,6 +403,19 @@ class csiactcopy(Application):
 
 #: Problems (files, IDs) listed on stderr; the log lists them all.
 _MAX_ON_STDERR = 20
+
+
+def _stamp_inputs(settings: Settings) -> dict | None:
+    """The parameters a stamp holds (the run list's IDs aside); None for a store read by URL.
+
+    A URL store is not stamped: checking its index files would mean
+    fetching them, which is most of what a full run does.
+    """
+    if "://" in settings.remote_master:
+        return None
+    return {"remote_master": os.path.abspath(settings.remote_master),
+            "prodname": settings.prodname, "outpath": os.path.abspath(settings.outpath),
+            "clobber": settings.clobber}
 
 
 def _megabytes(nbytes: int) -> str:

@@ -26,10 +26,10 @@ from pathlib import Path
 from copychecks import SIM_IDS, SIM_NAME
 
 from iactcopy.app.application import Application
+from iactcopy.store.layout import LOCK_NAME, RESERVED_NAMES
 
 #: The observations of the local store the catalogue starts from (conftest.local_template).
 LOCAL_IDS = SIM_IDS[:5]
-LOCK_NAME = ".iactcopy.lock"
 HDU_INDEX, OBS_INDEX = "hdu-index.fits.gz", "obs-index.fits.gz"
 
 
@@ -246,7 +246,8 @@ def check_store(out: str | Path, remote: str | Path, *, prodname: str = SIM_NAME
     for folder, _, names in os.walk(out):
         for name in names:
             relpath = os.path.relpath(os.path.join(folder, name), out)
-            temporary = name.endswith(".part") or (name.startswith(".") and name != LOCK_NAME)
+            temporary = name.endswith(".part") or (name.startswith(".")
+                                                   and name not in RESERVED_NAMES)
             if clean:
                 assert not temporary, f"temporary left: {relpath}"
             if not temporary and relpath not in ("master.json", hduindx, obsindx) \

@@ -8,6 +8,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from iactcopy.store.layout import RESERVED_NAMES
+
 # The generated store of conftest.sim_master.
 SIM_NAME, SIM_FIRST_ID, SIM_NOBS = "iactcopy-sim", 1000, 20
 SIM_IDS = list(range(SIM_FIRST_ID, SIM_FIRST_ID + SIM_NOBS))
@@ -64,11 +66,11 @@ def assert_consistent(outpath: Path, remote: Path | None = None, *,
 
 
 def assert_clean(outpath: Path) -> None:
-    """No ``.part`` file and no hidden file other than the lock anywhere in *outpath*."""
+    """No ``.part`` file and no hidden file but the lock and the stamp anywhere in *outpath*."""
     for folder, _, names in os.walk(outpath):
         for name in names:
             assert not name.endswith(".part"), f"temporary left: {folder}/{name}"
-            assert not name.startswith(".") or name == ".iactcopy.lock", f"{folder}/{name}"
+            assert not name.startswith(".") or name in RESERVED_NAMES, f"{folder}/{name}"
 
 
 def write_runlist(path: Path, ids, header: str = "# run list\n") -> Path:

@@ -1,0 +1,68 @@
+"""What an update of a local store did: plain records for the log, the run report and the stamp.
+
+They import neither numpy nor fitsio: a rerun with nothing to do rebuilds
+them from its stamp (:mod:`iactcopy.store.rerunstamp`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from iactcopy.store.rerunstamp import LocalState
+
+__all__ = ["LocalUpdate", "MergeStats"]
+
+
+@dataclass(frozen=True)
+class MergeStats:
+    """What a merge did, in the counts csiactcopy logs (tools.md §3.4).
+
+    Attributes
+    ----------
+    remote_entries : int
+        Rows of the remote table given to the merge.
+    local_entries : int
+        Rows of the local table before the merge (0 without one).
+    removed_local_rows : int
+        Local rows replaced by remote rows of their observation (clobber=True).
+    skipped_remote_rows : int
+        Remote rows whose key was already local (clobber=False).
+    duplicate_rows : int
+        Rows dropped because their key occurred earlier in the same input.
+    rows : int
+        Rows of the merged table.
+    """
+
+    remote_entries: int
+    local_entries: int
+    removed_local_rows: int
+    skipped_remote_rows: int
+    duplicate_rows: int
+    rows: int
+
+
+
+@dataclass
+class LocalUpdate:
+    """What :func:`update_local_store` did, for the log.
+
+    Attributes
+    ----------
+    hdu_path, obs_path : str
+        The local index files.
+    hdu_stats, obs_stats : MergeStats or None
+        The merges, None when nothing was written.
+    master_entries : list of (str, str)
+        Each production of the local master and what became of it:
+        ``Added``, ``Updated``, ``Available`` or ``Not available``.
+    unchanged : LocalState or None
+        When nothing was written, the local files as they were read (for
+        the stamp of a run with nothing to do); else None.
+    """
+
+    hdu_path: str
+    obs_path: str
+    hdu_stats: MergeStats | None = None
+    obs_stats: MergeStats | None = None
+    master_entries: list[tuple[str, str]] = field(default_factory=list)
+    unchanged: LocalState | None = None

@@ -1,0 +1,199 @@
+"""The stamp of a run that had nothing to do, so that the same rerun need not read any index.
+
+A csiactcopy rerun that finds every file up to date still reads both remote
+index tables (to learn which files to look at) and merges them with the
+local ones (to learn that nothing changes): numpy, fitsio and the merge
+then cost several times what ``rsync -a`` needs to find nothing to do.
+
+A full run that finds exactly nothing to do (every file up to date, no
+index or master rewritten, no warning) leaves ``outpath/.iactcopy.stamp``:
+what it worked from and what it found.  What it worked from is its
+parameters, SHA-256 digests of the remote master and index files (each
+taken before the file was read and again at the end of the run, and equal)
+and of the local master and index files (taken under the store lock, when
+the update had read them), and the files the local HDU index names.  What
+it found is the selection (observations, files, IDs not available) and the
+merge counts.  A rerun whose parameters, digests and files all match would
+read the same tables and reach the same result, so it takes the selection
+and the counts from the stamp; it still plans and "copies" as a full run
+does, so every file is compared with its remote one.  A missing, foreign or
+stale stamp, or any file that differs, means a full run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import stat
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from iactcopy.atomicfile import leftover_temporaries, write_atomically
+from iactcopy.store.layout import STAMP_NAME
+
+__all__ = ["LocalState", "Stamp", "counting_warnings", "digest", "remote_index_digest"]
+
+log = logging.getLogger(__name__)
+
+_VERSION = 1
+_CHUNK = 1 << 20
+
+
+def digest(paths: Iterable[str]) -> str | None:
+    """SHA-256 of the contents of *paths*, in order; a missing file counts as absent.
+
+    None when one of them is not a regular file (a folder, a pipe) or cannot
+    be read: such a state is never stamped, and no stamp matches it.
+    """
+    total = hashlib.sha256()
+    for path in paths:
+        try:
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                return None
+            with open(path, "rb") as stream:
+                part = hashlib.sha256()
+                while chunk := stream.read(_CHUNK):
+                    part.update(chunk)
+        except FileNotFoundError:
+            total.update(b"\0absent\0")
+            continue
+        except OSError as err:
+            log.info("cannot read %s: %s", path, err.strerror or err)
+            return None
+        total.update(part.digest())
+    return total.hexdigest()
+
+
+def remote_index_digest(remote_master: str, hduindx: str, obsindx: str) -> str | None:
+    """:func:`digest` of the HDU and OBS index files named in the master *remote_master*."""
+    root = os.path.dirname(remote_master)
+    return digest([os.path.join(root, hduindx), os.path.join(root, obsindx)])
+
+
+@dataclass(frozen=True)
+class LocalState:
+    """The local master and index files as an update read them, and the files they name.
+
+    Attributes
+    ----------
+    digest : str
+        :func:`digest` of the local master, HDU index and OBS index (None:
+        one of them could not be read, and there is no stamp).
+    files : list of str
+        The files the local HDU index names, relative to ``outpath``.
+    """
+
+    digest: str | None
+    files: list[str]
+
+    @classmethod
+    def of(cls, paths: Iterable[str], files: Iterable[str]) -> LocalState:
+        """The state of the local store files *paths*, whose HDU index names *files*."""
+        return cls(digest(paths), sorted(files))
+
+
+@dataclass
+class Stamp:
+    """What a run with nothing to do worked from, and what it found.
+
+    Attributes
+    ----------
+    inputs : dict
+        The parameters: absolute ``remote_master`` and ``outpath``,
+        ``prodname``, ``clobber``, and the run list's IDs (None: all).
+    remote : dict
+        ``master`` and ``indexes``: :func:`digest` of the remote master, and
+        of the remote HDU and OBS index files.
+    local : LocalState
+    hduindx, obsindx : str
+        The production's index files, relative to the remote store.
+    observations : int
+        The observations selected (all of them indexed).
+    absent : list of int
+        IDs of the run list that the remote indexes lack.
+    files : list of str
+        The files of the selection, relative to the remote store.
+    merges : dict
+        ``hdu`` and ``obs``: the counts of each merge, as a mapping.
+    """
+
+    inputs: dict[str, Any]
+    remote: dict[str, str]
+    local: LocalState
+    hduindx: str
+    obsindx: str
+    observations: int
+    absent: list[int] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    merges: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, outpath: str) -> Stamp | None:
+        """The stamp in *outpath*, or None when there is none that this version can read."""
+        path = os.path.join(outpath, STAMP_NAME)
+        try:
+            with open(path, encoding="utf-8") as stream:
+                document = json.load(stream)
+            if document.pop("version") != _VERSION:
+                return None
+            document["local"] = LocalState(**document["local"])
+            return cls(**document)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
+            # A stamp only saves time: a damaged one means a full run, which replaces it.
+            log.info("ignoring the stamp %s: %s", path, err)
+            return None
+
+    def save(self, outpath: str) -> None:
+        """Write the stamp into *outpath*; a stamp that cannot be written is no error."""
+        path = os.path.join(outpath, STAMP_NAME)
+        try:
+            write_atomically(path, json.dumps({"version": _VERSION, **asdict(self)}),
+                             fsync=False)
+        except OSError as err:
+            log.info("cannot write the stamp %s: %s", path, err.strerror or err)
+
+    def holds(self, inputs: Mapping[str, Any], local_paths: tuple[str, str, str]) -> bool:
+        """Tell whether a run from *inputs* would find what this stamp says.
+
+        *local_paths* are the local master, HDU index and OBS index.
+        """
+        master, outpath = inputs["remote_master"], inputs["outpath"]
+        return (dict(inputs) == self.inputs
+                and digest([master]) == self.remote["master"]
+                and remote_index_digest(master, self.hduindx, self.obsindx)
+                == self.remote["indexes"]
+                and digest(local_paths) == self.local.digest
+                and not any(leftover_temporaries(path) for path in local_paths)
+                and all(os.path.isfile(os.path.join(outpath, name))
+                        for name in self.local.files))
+
+
+@contextlib.contextmanager
+def counting_warnings() -> Iterator[_WarningCounter]:
+    """Count the warnings iactcopy logs within the block (``.count``).
+
+    A run that logged a warning is not stamped: its rerun would have to give
+    that warning again, and only a full run can.
+    """
+    counter = _WarningCounter()
+    logger = logging.getLogger("iactcopy")
+    logger.addHandler(counter)
+    try:
+        yield counter
+    finally:
+        logger.removeHandler(counter)
+
+
+class _WarningCounter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1

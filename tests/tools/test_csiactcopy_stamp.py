@@ -1,0 +1,207 @@
+"""A rerun with nothing to do, taken from the stamp of the run before (iactcopy.store.rerunstamp).
+
+The promise: a rerun taken from the stamp does and says exactly what a full
+run would (same files, same indexes, same log but for the debug lines), and
+anything that could change the outcome makes it a full run again.  Each test
+reaches a stamped store (a copy, then a full no-op rerun that stamps it),
+changes one thing and looks at what the next run did.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from copychecks import SIM_IDS, assert_consistent, copy_args, ok, write_runlist
+from test_csiactcopy import data_files, log_lines, rewrite_hdu_index, summary, values
+
+from iactcopy.store.layout import STAMP_NAME
+
+
+@pytest.fixture
+def stamped(sim_copy, isolated, csiactcopy_cmd):
+    """``stamped(*extra)``: a copy of a private remote, rerun once so that it is stamped.
+
+    Returns ``(master, out, run)``; ``run(*more)`` reruns with the same
+    parameters (and *more*) and returns its YAML report.
+    """
+    def build(*extra: str):
+        master = sim_copy()
+        out = isolated.work / "out"
+
+        def run(*more: str, status: int = 0) -> dict:
+            report = isolated.work / "report.yaml"
+            ok(csiactcopy_cmd(*copy_args(master, out, *extra, *more, f"report={report}")),
+               status)
+            return yaml.safe_load(report.read_text(encoding="utf-8"))
+
+        first = run()
+        assert not first["from_stamp"] and not (out / STAMP_NAME).exists()  # it copied
+        second = run()
+        assert not second["from_stamp"] and (out / STAMP_NAME).is_file()   # it checked all
+        return master, out, run
+
+    return build
+
+
+def comparable(lines: list[str]) -> list[str]:
+    """A log without its closing line, whose times differ from run to run, and without
+    the line (chatter 3 and up) that says the rerun was taken from the stamp."""
+    return [line for line in lines
+            if "wall clock" not in line and not line.startswith("Nothing changed since")]
+
+
+@pytest.mark.parametrize("chatter", ["1", "2", "3", "4"])
+def test_stamped_rerun_logs_what_a_full_rerun_logs(stamped, isolated, chatter):
+    master, out, run = stamped(f"chatter={chatter}")
+    full = comparable(log_lines())          # the full rerun that found nothing to do
+    before = {path: path.stat().st_mtime_ns for path in out.rglob("*") if path.is_file()}
+    assert run()["from_stamp"]
+    assert comparable(log_lines()) == full
+    after = {path: path.stat().st_mtime_ns for path in out.rglob("*") if path.is_file()}
+    assert after == before  # it wrote nothing at all, the stamp included
+    assert_consistent(out, master.parent)
+
+
+def test_stamped_rerun_imports_neither_numpy_nor_fitsio(stamped, isolated):
+    master, out, _ = stamped()
+    probe = ("import sys\n"
+             "from iactcopy.tools.csiactcopy import csiactcopy\n"
+             f"app = csiactcopy({list(copy_args(master, out, 'mode=h'))!r})\n"
+             "app.execute()\n"
+             "print(app.from_stamp, sorted({'numpy', 'fitsio', 'astropy'} & set(sys.modules)))\n")
+    result = ok(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                               timeout=60))
+    assert result.stdout.split("\n")[0] == "True []"
+
+
+def test_the_log_says_the_selection_came_from_the_stamp(stamped):
+    _, _, run = stamped()
+    assert run("chatter=3")["from_stamp"]
+    lines = log_lines()
+    assert any(line.startswith("Nothing changed since the last run") and STAMP_NAME in line
+               for line in lines), "\n".join(lines)
+    assert run("chatter=2")["from_stamp"]
+    assert not any(line.startswith("Nothing changed") for line in log_lines())
+
+
+@pytest.mark.parametrize("change", [
+    "remote-index", "remote-master", "remote-file", "local-index", "local-master",
+    "local-file", "clobber", "stale-temporary", "stamp-damaged", "stamp-foreign",
+])
+def test_any_change_means_a_full_run(stamped, change):
+    master, out, run = stamped()
+    remote = master.parent
+    extra = ()
+    first_file = out / "data" / data_files(out)[0]
+    if change == "remote-index":
+        rewrite_hdu_index(remote / "hdu-index.fits.gz", lambda data: None)  # same rows, new bytes
+    elif change == "remote-master":
+        document = json.loads(master.read_text(encoding="utf-8"))
+        document["datasets"][0]["note"] = "revised"
+        master.write_text(json.dumps(document), encoding="utf-8")
+    elif change == "remote-file":
+        target = remote / "data" / first_file.name
+        target.write_bytes(target.read_bytes() + b"more")
+    elif change == "local-index":
+        rewrite_hdu_index(out / "hdu-index.fits.gz", lambda data: None)
+    elif change == "local-master":
+        document = json.loads((out / "master.json").read_text(encoding="utf-8"))
+        document["comment"] = "mine"
+        (out / "master.json").write_text(json.dumps(document), encoding="utf-8")
+    elif change == "local-file":
+        first_file.unlink()
+    elif change == "clobber":
+        extra = ("clobber=no",)
+    elif change == "stale-temporary":
+        (out / ".hdu-index.fits.gz.x1y2z3.part").write_bytes(b"half")
+    elif change == "stamp-damaged":
+        (out / STAMP_NAME).write_text("{not json", encoding="utf-8")
+    elif change == "stamp-foreign":
+        document = json.loads((out / STAMP_NAME).read_text(encoding="utf-8"))
+        document["version"] = 999
+        (out / STAMP_NAME).write_text(json.dumps(document), encoding="utf-8")
+    assert not run(*extra)["from_stamp"], change
+    assert_consistent(out, remote)
+    if change == "remote-file":
+        assert summary(log_lines())["Data files copied"] == "1"
+
+
+def test_a_copy_of_the_store_elsewhere_is_checked_in_full(stamped, isolated, csiactcopy_cmd):
+    master, out, _ = stamped()
+    moved = isolated.work / "moved"
+    shutil.copytree(out, moved)
+    ok(csiactcopy_cmd(*copy_args(master, moved, "report=report.yaml")))
+    assert not yaml.safe_load(Path("report.yaml").read_text())["from_stamp"]
+    assert_consistent(moved, master.parent)
+
+
+def test_a_deleted_file_of_another_observation_is_dropped_from_the_index(
+        sim_copy, isolated, csiactcopy_cmd):
+    """A stamp for one run list must notice files that only other observations need."""
+    master = sim_copy()
+    out = isolated.work / "out"
+    ok(csiactcopy_cmd(*copy_args(master, out)))
+    runlist = write_runlist(isolated.work / "runlist.txt", SIM_IDS[:3])
+    args = copy_args(master, out, f"runlist={runlist}", "report=report.yaml")
+    for _ in range(2):
+        ok(csiactcopy_cmd(*args))
+    assert (out / STAMP_NAME).is_file()
+    other = out / "data" / data_files(out)[-1]
+    other.unlink()
+    ok(csiactcopy_cmd(*args))
+    assert not yaml.safe_load(Path("report.yaml").read_text())["from_stamp"]
+    hdu, _ = assert_consistent(out, master.parent)
+    assert len({int(obs_id) for obs_id in hdu["OBS_ID"]}) == len(SIM_IDS) - 1
+
+
+def test_stamped_rerun_with_a_run_list_keeps_its_warnings(sim_copy, isolated, csiactcopy_cmd):
+    master = sim_copy()
+    out = isolated.work / "out"
+    runlist = write_runlist(isolated.work / "runlist.txt", [*SIM_IDS[:3], 99999])
+    args = copy_args(master, out, f"runlist={runlist}", "report=report.yaml")
+    for _ in range(3):
+        result = ok(csiactcopy_cmd(*args))
+        assert 'Skip observation "99999"' in result.stderr
+    assert yaml.safe_load(Path("report.yaml").read_text())["from_stamp"]
+    lines = log_lines()
+    assert summary(lines)["IDs not available"] == "99999"
+    assert summary(lines)["Observations indexed"] == "3"
+
+    write_runlist(runlist, SIM_IDS[:4])
+    ok(csiactcopy_cmd(*args))
+    assert not yaml.safe_load(Path("report.yaml").read_text())["from_stamp"]
+    hdu, _ = assert_consistent(out, master.parent)
+    assert {int(obs_id) for obs_id in hdu["OBS_ID"]} == set(SIM_IDS[:4])
+
+
+def test_other_productions_are_looked_at_again(stamped):
+    """The status of the local master's other productions is read live, not from the stamp."""
+    master, out, run = stamped()
+    document = json.loads((out / "master.json").read_text(encoding="utf-8"))
+    document["datasets"].append({"name": "other", "hduindx": "other/hdu-index.fits.gz",
+                                 "obsindx": "other/obs-index.fits.gz"})
+    (out / "master.json").write_text(json.dumps(document), encoding="utf-8")
+    assert not run()["from_stamp"]     # the local master changed; a warning: no stamp
+    assert values(log_lines(), 'Keeping "other"') == ["Not available"]
+    (out / "other").mkdir()
+    for name in ("hdu-index.fits.gz", "obs-index.fits.gz"):
+        shutil.copyfile(master.parent / name, out / "other" / name)
+    assert not run()["from_stamp"]
+    assert run()["from_stamp"]
+    assert values(log_lines(), 'Keeping "other"') == ["Available"]
+    shutil.rmtree(out / "other")
+    assert run()["from_stamp"]
+    assert values(log_lines(), 'Keeping "other"') == ["Not available"]
+
+
+def test_a_new_documentation_file_means_a_full_run(stamped):
+    master, out, run = stamped()
+    (master.parent / "LICENSE").write_text("terms of use\n", encoding="utf-8")
+    assert not run()["from_stamp"]
+    assert (out / "LICENSE").read_text(encoding="utf-8") == "terms of use\n"
