@@ -38,7 +38,7 @@ from iactcopy.store.layout import (
 )
 from iactcopy.store.localupdate import LocalUpdate
 from iactcopy.store.master import MasterIndex, Production
-from iactcopy.store.rerunstamp import LocalState
+from iactcopy.store.rerunstamp import local_state
 
 __all__ = ["check_local_store", "create_local_store", "update_local_store"]
 
@@ -138,7 +138,7 @@ def update_local_store(outpath: str, selection: Selection, complete: np.ndarray,
                                                    together)
         if not written and dict(update.master_entries)[production.name] == "Available":
             # Still under the lock: these are the bytes that were merged.
-            update.unchanged = LocalState.of((master_path, hdu_path, obs_path), files)
+            update.unchanged = local_state((master_path, hdu_path, obs_path), files)
     return update
 
 

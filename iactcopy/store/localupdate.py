@@ -1,16 +1,14 @@
 """What an update of a local store did: plain records for the log, the run report and the stamp.
 
-They import neither numpy nor fitsio: a rerun with nothing to do rebuilds
-them from its stamp (:mod:`iactcopy.store.rerunstamp`).
+This module imports neither numpy nor fitsio: a rerun with nothing to do
+rebuilds these records from its stamp (:mod:`iactcopy.store.rerunstamp`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from iactcopy.store.rerunstamp import LocalState
-
-__all__ = ["LocalUpdate", "MergeStats"]
+__all__ = ["LocalState", "LocalUpdate", "MergeStats"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +38,24 @@ class MergeStats:
     duplicate_rows: int
     rows: int
 
+
+
+@dataclass(frozen=True)
+class LocalState:
+    """The local master and index files as an update read them, and the files they name.
+
+    Attributes
+    ----------
+    digest : str or None
+        :func:`~iactcopy.store.rerunstamp.digest` of the local master, HDU
+        index and OBS index (None: one of them could not be read, and there
+        is no stamp).
+    files : list of str
+        The files the local HDU index names, relative to ``outpath``.
+    """
+
+    digest: str | None
+    files: list[str]
 
 
 @dataclass

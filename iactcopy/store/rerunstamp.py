@@ -34,8 +34,9 @@ from typing import Any
 
 from iactcopy.atomicfile import leftover_temporaries, write_atomically
 from iactcopy.store.layout import STAMP_NAME
+from iactcopy.store.localupdate import LocalState, MergeStats
 
-__all__ = ["LocalState", "Stamp", "counting_warnings", "digest", "remote_index_digest"]
+__all__ = ["Stamp", "counting_warnings", "digest", "local_state", "remote_index_digest"]
 
 log = logging.getLogger(__name__)
 
@@ -74,26 +75,9 @@ def remote_index_digest(remote_master: str, hduindx: str, obsindx: str) -> str |
     return digest([os.path.join(root, hduindx), os.path.join(root, obsindx)])
 
 
-@dataclass(frozen=True)
-class LocalState:
-    """The local master and index files as an update read them, and the files they name.
-
-    Attributes
-    ----------
-    digest : str
-        :func:`digest` of the local master, HDU index and OBS index (None:
-        one of them could not be read, and there is no stamp).
-    files : list of str
-        The files the local HDU index names, relative to ``outpath``.
-    """
-
-    digest: str | None
-    files: list[str]
-
-    @classmethod
-    def of(cls, paths: Iterable[str], files: Iterable[str]) -> LocalState:
-        """The state of the local store files *paths*, whose HDU index names *files*."""
-        return cls(digest(paths), sorted(files))
+def local_state(paths: Iterable[str], files: Iterable[str]) -> LocalState:
+    """The state of the local master and index files *paths*, whose HDU index names *files*."""
+    return LocalState(digest(paths), sorted(files))
 
 
 @dataclass
@@ -117,8 +101,8 @@ class Stamp:
         IDs of the run list that the remote indexes lack.
     files : list of str
         The files of the selection, relative to the remote store.
-    merges : dict
-        ``hdu`` and ``obs``: the counts of each merge, as a mapping.
+    merges : dict of str to MergeStats
+        ``hdu`` and ``obs``: the counts of each merge.
     """
 
     inputs: dict[str, Any]
@@ -129,7 +113,7 @@ class Stamp:
     observations: int
     absent: list[int] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
-    merges: dict[str, dict[str, int]] = field(default_factory=dict)
+    merges: dict[str, MergeStats] = field(default_factory=dict)
 
     @classmethod
     def load(cls, outpath: str) -> Stamp | None:
@@ -137,17 +121,30 @@ class Stamp:
         path = os.path.join(outpath, STAMP_NAME)
         try:
             with open(path, encoding="utf-8") as stream:
-                document = json.load(stream)
-            if document.pop("version") != _VERSION:
-                return None
-            document["local"] = LocalState(**document["local"])
-            return cls(**document)
+                return cls._from_document(json.load(stream))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
             # A stamp only saves time: a damaged one means a full run, which replaces it.
             log.info("ignoring the stamp %s: %s", path, err)
             return None
+
+    @classmethod
+    def _from_document(cls, document: dict) -> Stamp | None:
+        """The stamp a JSON document holds; TypeError (and the like) when it is malformed."""
+        if document["version"] != _VERSION:
+            return None
+        local = document["local"]
+        return cls(inputs=_typed(document["inputs"], dict),
+                   remote=_typed(document["remote"], dict),
+                   local=LocalState(local["digest"], _list_of(str, local["files"])),
+                   hduindx=_typed(document["hduindx"], str),
+                   obsindx=_typed(document["obsindx"], str),
+                   observations=_typed(document["observations"], int),
+                   absent=_list_of(int, document["absent"]),
+                   files=_list_of(str, document["files"]),
+                   merges={kind: MergeStats(**_typed(document["merges"][kind], dict))
+                           for kind in ("hdu", "obs")})
 
     def save(self, outpath: str) -> None:
         """Write the stamp into *outpath*; a stamp that cannot be written is no error."""
@@ -172,6 +169,16 @@ class Stamp:
                 and not any(leftover_temporaries(path) for path in local_paths)
                 and all(os.path.isfile(os.path.join(outpath, name))
                         for name in self.local.files))
+
+
+def _typed(value: Any, kind: type) -> Any:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise TypeError(f"{value!r} is not a {kind.__name__}")
+    return value
+
+
+def _list_of(kind: type, values: Any) -> list:
+    return [_typed(value, kind) for value in _typed(values, list)]
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from iactcopy.app.application import Application
@@ -30,7 +30,7 @@ from iactcopy.store.layout import (
     local_store_files,
     master_entries,
 )
-from iactcopy.store.localupdate import LocalUpdate, MergeStats
+from iactcopy.store.localupdate import LocalUpdate
 from iactcopy.store.master import MasterIndex, Production
 from iactcopy.store.rerunstamp import Stamp, counting_warnings, digest, remote_index_digest
 from iactcopy.store.runlist import id_list, read_runlist
@@ -173,8 +173,8 @@ class csiactcopy(Application):
         Stamp(inputs, digests, self.update.unchanged, production.hduindx, production.obsindx,
               observations=len(selection.obs_ids), absent=selection.absent,
               files=selection.relpaths,
-              merges={"hdu": asdict(self.update.hdu_stats),
-                      "obs": asdict(self.update.obs_stats)}).save(settings.outpath)
+              merges={"hdu": self.update.hdu_stats,
+                      "obs": self.update.obs_stats}).save(settings.outpath)
 
     def _rerun_from_stamp(self, settings: Settings) -> bool:
         """Rerun from the stamp of the last run when it proves there is nothing to do.
@@ -214,8 +214,8 @@ class csiactcopy(Application):
         self._indexed = stamp.observations
         with self._timed("index_update"):
             entries = master_entries(MasterIndex.read(paths[0]), production.name, "Available")
-            self.update = LocalUpdate(paths[1], paths[2], MergeStats(**stamp.merges["hdu"]),
-                                      MergeStats(**stamp.merges["obs"]), entries)
+            self.update = LocalUpdate(paths[1], paths[2], stamp.merges["hdu"],
+                                      stamp.merges["obs"], entries)
         self._log_update(self.update, settings.clobber)
         self._log_summary(stamp.absent, plan)
         return True

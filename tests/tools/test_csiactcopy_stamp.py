@@ -132,6 +132,27 @@ def test_any_change_means_a_full_run(stamped, change):
         assert summary(log_lines())["Data files copied"] == "1"
 
 
+@pytest.mark.parametrize("mutate", [
+    lambda d: d.update(files=7),
+    lambda d: d.update(absent=["x"]),
+    lambda d: d["local"].update(files=[None]),
+    lambda d: d["merges"]["hdu"].pop("rows"),
+    lambda d: d.update(hduindx=["hdu-index.fits.gz"]),
+    lambda d: d.update(observations=True),
+    lambda d: d.pop("remote"),
+    lambda d: d.clear(),
+], ids=["files", "absent", "local-files", "merge-counts", "hduindx", "observations",
+        "no-remote", "empty"])
+def test_a_malformed_stamp_is_ignored(stamped, mutate):
+    master, out, run = stamped()
+    document = json.loads((out / STAMP_NAME).read_text(encoding="utf-8"))
+    mutate(document)
+    (out / STAMP_NAME).write_text(json.dumps(document), encoding="utf-8")
+    assert not run()["from_stamp"]
+    assert run()["from_stamp"]   # the full run wrote a good one
+    assert_consistent(out, master.parent)
+
+
 def test_a_copy_of_the_store_elsewhere_is_checked_in_full(stamped, isolated, csiactcopy_cmd):
     master, out, _ = stamped()
     moved = isolated.work / "moved"
