@@ -4,23 +4,20 @@ fitsio opens files only by name.  From a :class:`~iactcopy.store.sources.LocalSo
 the file is opened where it is, exactly as before URLs were supported.  From a
 remote source the file is fetched (with the retries of
 :class:`~iactcopy.store.remote.FsspecSource`) into an anonymous in-memory
-file (``memfd_create``, Linux) that fitsio opens as ``/proc/self/fd/N``;
-where that is not available, into a private
-:class:`tempfile.TemporaryDirectory` removed as soon as the table is read.
-Either way nothing is left behind, and nothing is written beside the store or
-the local copy.  Messages name the URL, not the temporary.
+file (:mod:`iactcopy.store.memoryfile`) that fitsio opens, removed as soon
+as the table is read: nothing is written beside the store or the local
+copy.  Messages name the URL, not the temporary.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import tempfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from iactcopy.errors import IactcopyError, IndexTableError
+from iactcopy.store.memoryfile import memory_file
 from iactcopy.store.remote import FsspecSource, error_reason
 from iactcopy.store.sources import LocalSource, Source, UnsafePath, check_relpath
 
@@ -59,7 +56,7 @@ def fits_file(source: Source, relpath: str) -> Iterator[str]:
         raise IndexTableError(f'Index file "{url}" not found.') from err
     except OSError as err:
         raise IndexTableError(f'Index file "{url}" cannot be read: {error_reason(err)}.') from err
-    with _memory_file(data, relpath.rpartition("/")[2]) as path:
+    with memory_file(data, relpath.rpartition("/")[2]) as path:
         try:
             yield path
         except IactcopyError as err:
@@ -119,37 +116,6 @@ def _where(source: Source, relpath: str) -> str:
     if isinstance(source, FsspecSource):
         return source.url(relpath)
     return f"{source.root}/{check_relpath(relpath)}"
-
-
-@contextlib.contextmanager
-def _memory_file(data: bytes, name: str) -> Iterator[str]:
-    """A path holding *data*: an anonymous in-memory file, else a private temporary."""
-    fd = _memfd(name)
-    if fd is not None:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            yield f"/proc/self/fd/{fd}"
-        finally:
-            os.close(fd)
-        return
-    with tempfile.TemporaryDirectory(prefix="iactcopy-") as folder:
-        path = os.path.join(folder, name or "index.fits")
-        with open(path, "wb") as out:
-            out.write(data)
-        yield path
-
-
-def _memfd(name: str) -> int | None:
-    create = getattr(os, "memfd_create", None)
-    if create is None or not os.path.isdir("/proc/self/fd"):
-        return None
-    try:
-        return create(name or "index", getattr(os, "MFD_CLOEXEC", 0))
-    except OSError as err:
-        log.debug("memfd_create not possible (%s): using a temporary folder", err)
-        return None
 
 
 def _renamed(err: IactcopyError, old: str, new: str) -> IactcopyError:

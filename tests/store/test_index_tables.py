@@ -326,3 +326,36 @@ def test_write_fits_tables_appends_raw_extensions(tmp_path):
         assert [hdu.get_extname() for hdu in fits] == ["", "FIRST", "EXTRA"]
     with pytest.raises(ValueError, match="2880-byte"):
         write_fits_tables(tmp_path / "bad.fits", [FitsTable(one, "X")], append=b"x")
+
+
+def test_gzip_file_is_read_like_the_plain_one_and_leaves_nothing(tmp_path):
+    plain = write_raw(tmp_path / "hdu-index.fits", (hdu_rows(5), "HDU_INDEX", None))
+    packed = tmp_path / "hdu-index.fits.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    named_fits = tmp_path / "packed-but-named.fits"     # compressed whatever the name says
+    named_fits.write_bytes(packed.read_bytes())
+    expected = IndexTable.read(plain, "HDU")
+    for path in (packed, named_fits):
+        table = IndexTable.read(path, "HDU")
+        assert table.path == str(path)
+        assert table.same_content(expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "hdu-index.fits", "hdu-index.fits.gz", "packed-but-named.fits"]
+    assert not [name for name in os.listdir(f"/proc/{os.getpid()}/fd")
+                if "hdu-index" in os.path.realpath(f"/proc/{os.getpid()}/fd/{name}")]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "bad-crc", "not-fits-inside"])
+def test_damaged_gzip_file_is_a_clear_error(tmp_path, damage):
+    plain = write_raw(tmp_path / "hdu-index.fits", (hdu_rows(5), "HDU_INDEX", None))
+    packed = gzip.compress(plain.read_bytes())
+    if damage == "truncated":
+        packed = packed[: len(packed) // 2]
+    elif damage == "bad-crc":
+        packed = packed[:-8] + bytes(4) + packed[-4:]
+    else:
+        packed = gzip.compress(b"this is not FITS" * 100)
+    path = tmp_path / "hdu-index.fits.gz"
+    path.write_bytes(packed)
+    with pytest.raises(IndexTableError, match=r'Index file ".*hdu-index.fits.gz"'):
+        IndexTable.read(path, "HDU")
