@@ -140,18 +140,14 @@ class csiactcopy(Application):
             create_local_store(settings.outpath)
             with self._timed("plan"):
                 plan = self._plan(store.source, selection.relpaths, production, settings)
-            self._log_plan(plan)
-            with self._timed("copy"):
-                self.report = self._copy(plan, store.source, settings)
-            self.log.header1(TERSE, "Updating index files")
+            self._copy(plan, store.source, settings)
             complete = self._complete(selection)
             self._indexed = len(complete)
             with self._timed("index_update"):
                 self.update = update_local_store(settings.outpath, selection, complete,
                                                  clobber=settings.clobber,
                                                  remote_master=store.master)
-        self._log_update(self.update, settings.clobber)
-        self._log_summary(selection.absent, plan)
+        self._log_results(selection.absent, plan, settings.clobber)
         if inputs and not warnings.count and self._nothing_done(plan):
             self._save_stamp(settings, inputs | {"runlist": wanted}, digests, production,
                              selection)
@@ -207,17 +203,13 @@ class csiactcopy(Application):
                             stamp.absent, stamp.observations)
         self.log.string(EXPLICIT, "Nothing changed since the last run: the selection and the "
                                   f"index updates are those of {STAMP_NAME}")
-        self._log_plan(plan)
-        with self._timed("copy"):
-            self.report = self._copy(plan, source, settings)
-        self.log.header1(TERSE, "Updating index files")
+        self._copy(plan, source, settings)
         self._indexed = stamp.observations
         with self._timed("index_update"):
             entries = master_entries(MasterIndex.read(paths[0]), production.name, "Available")
             self.update = LocalUpdate(paths[1], paths[2], stamp.merges["hdu"],
                                       stamp.merges["obs"], entries)
-        self._log_update(self.update, settings.clobber)
-        self._log_summary(stamp.absent, plan)
+        self._log_results(stamp.absent, plan, settings.clobber)
         return True
 
     def report_content(self) -> dict:
@@ -266,13 +258,18 @@ class csiactcopy(Application):
                         outpath=outpath, nthreads=self["nthreads"].integer(),
                         clobber=self["clobber"].boolean())
 
-    def _copy(self, plan: CopyPlan, source: Source, settings: Settings) -> CopyReport:
+    def _copy(self, plan: CopyPlan, source: Source, settings: Settings) -> None:
+        """Log the plan, copy what it says (into ``self.report``), and head the index update."""
+        self._log_plan(plan)
         self.log.header1(NORMAL, "Copying files")
         progress = progress_for(self.log, self.name)
-        try:
-            return copy_files(plan, source, nthreads=settings.nthreads, callback=progress)
-        finally:
-            progress.finish()
+        with self._timed("copy"):
+            try:
+                self.report = copy_files(plan, source, nthreads=settings.nthreads,
+                                         callback=progress)
+            finally:
+                progress.finish()
+        self.log.header1(TERSE, "Updating index files")
 
     # -- the log ----------------------------------------------------------
     def _log_runlist(self, wanted: list[int] | None) -> None:
@@ -310,6 +307,10 @@ class csiactcopy(Application):
         self.log.header3(VERBOSE, "File names")
         for entry in plan.entries:
             self.log.string(VERBOSE, entry.relpath)
+
+    def _log_results(self, absent: list[int], plan: CopyPlan, clobber: bool) -> None:
+        self._log_update(self.update, clobber)
+        self._log_summary(absent, plan)
 
     def _log_update(self, update: LocalUpdate, clobber: bool) -> None:
         for title, path, stats in (("HDU index", update.hdu_path, update.hdu_stats),
