@@ -32,6 +32,7 @@ from iactcopy.store.indexmerge import merge_index
 from iactcopy.store.indextables import IndexTable, resolve_file_paths
 from iactcopy.store.layout import (
     LOCK_NAME,
+    STAMP_NAME,
     check_outpath,
     local_paths,
     master_entries,
@@ -113,7 +114,8 @@ def update_local_store(outpath: str, selection: Selection, complete: np.ndarray,
     master_path, hdu_path, obs_path = local_paths(outpath, production)
     update = LocalUpdate(hdu_path, obs_path)
     with _store_lock(outpath), _as_store_error(outpath):
-        _remove_stale_temporaries((master_path, hdu_path, obs_path))
+        _remove_stale_temporaries((master_path, hdu_path, obs_path,
+                                   os.path.join(outpath, STAMP_NAME)))
         local_hdu = _read_if_present(hdu_path, "HDU")
         local_obs = _read_if_present(obs_path, "OBS")
         if local_hdu is None and not len(complete):
@@ -236,9 +238,11 @@ def _present_rows(hdu: IndexTable, outpath: str, production: Production
 def _remove_stale_temporaries(paths: tuple[str, ...]) -> None:
     """Remove the temporaries of *paths* that a killed run left (the lock is held).
 
-    These files are written only under the lock (:mod:`iactcopy.atomicfile`,
-    :func:`~iactcopy.store.fitswrite.write_fits_tables`), so a temporary of
-    theirs found by the holder has no living writer.
+    The master and index files are written only under the lock
+    (:mod:`iactcopy.atomicfile`, :func:`~iactcopy.store.fitswrite.write_fits_tables`),
+    so a temporary of theirs found by the holder has no living writer.  The
+    stamp is written outside the lock; a writer whose temporary goes meanwhile
+    only loses its stamp.
     """
     for temporary in (found for path in paths for found in leftover_temporaries(path)):
         try:

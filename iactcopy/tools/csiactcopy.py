@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from iactcopy.app.application import Application
 from iactcopy.app.cli import main_for
 from iactcopy.app.logger import EXPLICIT, NORMAL, TERSE, VERBOSE
+from iactcopy.errors import DataStoreError
 from iactcopy.store.layout import (
     DOC_FILES,
     STAMP_NAME,
@@ -100,11 +101,12 @@ class csiactcopy(Application):
 
     def process(self) -> None:
         settings = self._settings()
-        self.from_stamp = self._rerun_from_stamp(settings)
+        wanted = read_runlist(settings.runlist) if settings.runlist else None
+        self.from_stamp = self._rerun_from_stamp(settings, wanted)
         if not self.from_stamp:
-            self._full_run(settings)
+            self._full_run(settings, wanted)
 
-    def _full_run(self, settings: Settings) -> None:
+    def _full_run(self, settings: Settings, wanted: list[int] | None) -> None:
         # Imported here, not above: numpy and fitsio take longer to import than
         # a rerun with nothing to do takes in all (see _rerun_from_stamp).
         from iactcopy.store.datastore import RemoteStore
@@ -119,7 +121,6 @@ class csiactcopy(Application):
         digests = {"master": digest([settings.remote_master]) if inputs else None}
         store = RemoteStore.open(settings.remote_master)
         production = store.production(settings.prodname)
-        wanted = read_runlist(settings.runlist) if settings.runlist else None
         check_local_store(settings.outpath, production, remote_root=store.local_root)
         self.log_parameters(TERSE)
         self._log_runlist(wanted)
@@ -127,7 +128,7 @@ class csiactcopy(Application):
             self.log.string(TERSE, "The run list is empty: nothing is copied.")
             return
         with counting_warnings() as warnings:
-            digests["indexes"] = (remote_index_digest(settings.remote_master, production.hduindx,
+            digests["indexes"] = (remote_index_digest(store.source, production.hduindx,
                                                       production.obsindx) if inputs else None)
             with self._timed("select"):
                 selection = store.select(production, wanted)
@@ -149,8 +150,8 @@ class csiactcopy(Application):
                                                  remote_master=store.master)
         self._log_results(selection.absent, plan, settings.clobber)
         if inputs and not warnings.count and self._nothing_done(plan):
-            self._save_stamp(settings, inputs | {"runlist": wanted}, digests, production,
-                             selection)
+            self._save_stamp(settings, inputs | {"runlist": wanted}, digests, store.source,
+                             production, selection)
 
     def _nothing_done(self, plan: CopyPlan) -> bool:
         """Whether the run found every file up to date and rewrote no local file."""
@@ -159,11 +160,10 @@ class csiactcopy(Application):
                 and len(self.report.up_to_date) == len(plan))
 
     def _save_stamp(self, settings: Settings, inputs: dict, digests: dict[str, str | None],
-                    production: Production, selection: Selection) -> None:
+                    source: Source, production: Production, selection: Selection) -> None:
         """Stamp the run, unless a remote file changed while it ran."""
         now = {"master": digest([settings.remote_master]),
-               "indexes": remote_index_digest(settings.remote_master, production.hduindx,
-                                              production.obsindx)}
+               "indexes": remote_index_digest(source, production.hduindx, production.obsindx)}
         if None in now.values() or now != digests:
             return
         Stamp(inputs, digests, self.update.unchanged, production.hduindx, production.obsindx,
@@ -172,25 +172,27 @@ class csiactcopy(Application):
               merges={"hdu": self.update.hdu_stats,
                       "obs": self.update.obs_stats}).save(settings.outpath)
 
-    def _rerun_from_stamp(self, settings: Settings) -> bool:
+    def _rerun_from_stamp(self, settings: Settings, wanted: list[int] | None) -> bool:
         """Rerun from the stamp of the last run when it proves there is nothing to do.
 
         The selection and the merge counts come from the stamp; the files are
         planned and "copied" as in a full run, so that each is compared with
         its remote file and the log is the same.  Returns False, having
-        logged nothing, when a full run is needed.
+        logged nothing (but debug lines saying why), when a full run is needed.
         """
         stamp_inputs = _stamp_inputs(settings)
         stamp = Stamp.load(settings.outpath) if stamp_inputs else None
         if stamp is None:
             return False
         with self._timed("select"):
-            wanted = read_runlist(settings.runlist) if settings.runlist else None
             production = Production(settings.prodname, stamp.hduindx, stamp.obsindx)
             paths = local_paths(settings.outpath, production)
             source = LocalSource(os.path.dirname(stamp_inputs["remote_master"]))
-            check_outpath(settings.outpath, source.root)
-            if not stamp.holds(stamp_inputs | {"runlist": wanted}, paths):
+            try:
+                check_outpath(settings.outpath, source.root)
+            except DataStoreError:
+                return False  # the full run says so, after the errors it finds first
+            if not stamp.holds(stamp_inputs | {"runlist": wanted}, source, paths):
                 return False
         with self._timed("plan"):
             plan = self._plan(source, stamp.files, production, settings)

@@ -9,10 +9,13 @@ changes one thing and looks at what the next run did.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -20,7 +23,7 @@ import yaml
 from copychecks import SIM_IDS, assert_consistent, copy_args, ok, write_runlist
 from test_csiactcopy import data_files, log_lines, rewrite_hdu_index, summary, values
 
-from iactcopy.store.layout import STAMP_NAME
+from iactcopy.store.layout import LOCK_NAME, STAMP_NAME
 
 
 @pytest.fixture
@@ -34,11 +37,12 @@ def stamped(sim_copy, isolated, csiactcopy_cmd):
         master = sim_copy()
         out = isolated.work / "out"
 
-        def run(*more: str, status: int = 0) -> dict:
+        def run(*more: str, status: int = 0) -> dict | None:
             report = isolated.work / "report.yaml"
-            ok(csiactcopy_cmd(*copy_args(master, out, *extra, *more, f"report={report}")),
-               status)
-            return yaml.safe_load(report.read_text(encoding="utf-8"))
+            report.unlink(missing_ok=True)
+            run.result = ok(csiactcopy_cmd(*copy_args(master, out, *extra, *more,
+                                                      f"report={report}")), status)
+            return yaml.safe_load(report.read_text(encoding="utf-8")) if report.exists() else None
 
         first = run()
         assert not first["from_stamp"] and not (out / STAMP_NAME).exists()  # it copied
@@ -141,8 +145,15 @@ def test_any_change_means_a_full_run(stamped, change):
     lambda d: d.update(observations=True),
     lambda d: d.pop("remote"),
     lambda d: d.clear(),
+    lambda d: d.update(iactcopy="0.0.1"),
+    lambda d: d.update(remote={}),
+    lambda d: d.update(hduindx="hdu-index.fits.gz\0"),
+    lambda d: d["merges"]["obs"].update(rows="105"),
+    lambda d: d.update(observations=-1),
+    lambda d: d["local"].update(digest=None),
 ], ids=["files", "absent", "local-files", "merge-counts", "hduindx", "observations",
-        "no-remote", "empty"])
+        "no-remote", "empty", "other-version", "remote-empty", "nul", "count-text",
+        "negative", "null-digest"])
 def test_a_malformed_stamp_is_ignored(stamped, mutate):
     master, out, run = stamped()
     document = json.loads((out / STAMP_NAME).read_text(encoding="utf-8"))
@@ -151,6 +162,81 @@ def test_a_malformed_stamp_is_ignored(stamped, mutate):
     assert not run()["from_stamp"]
     assert run()["from_stamp"]   # the full run wrote a good one
     assert_consistent(out, master.parent)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link-to-device", "deep", "huge-line"])
+def test_a_stamp_that_is_no_stamp_neither_hangs_nor_crashes(stamped, kind):
+    master, out, run = stamped()
+    stamp = out / STAMP_NAME
+    stamp.unlink()
+    if kind == "fifo":
+        os.mkfifo(stamp)
+    elif kind == "link-to-device":
+        stamp.symlink_to("/dev/zero")
+    elif kind == "deep":
+        stamp.write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
+    else:
+        stamp.write_text('{"version": 1, "x": "' + "y" * 5_000_000 + '"}', encoding="utf-8")
+    assert not run()["from_stamp"]
+    assert (out / STAMP_NAME).is_file() and not (out / STAMP_NAME).is_symlink()  # replaced
+    assert_consistent(out, master.parent)
+
+
+def test_index_paths_that_pass_through_a_missing_folder(sim_copy, isolated, csiactcopy_cmd):
+    """The digest is taken of the very files the full run reads ("v1/../x" is "x")."""
+    master = sim_copy()
+    document = json.loads(master.read_text(encoding="utf-8"))
+    for key in ("hduindx", "obsindx"):
+        document["datasets"][0][key] = "v1/../" + document["datasets"][0][key]
+    master.write_text(json.dumps(document), encoding="utf-8")
+    out = isolated.work / "out"
+    args = copy_args(master, out, "report=report.yaml")
+    for _ in range(3):
+        ok(csiactcopy_cmd(*args))
+    assert yaml.safe_load(Path("report.yaml").read_text())["from_stamp"]
+    # The remote store gains observations: new index files, same master.
+    bigger = isolated.work / "bigger"
+    from iactcopy.store.generator import generate_store
+    generate_store(bigger, len(SIM_IDS) + 3, name="iactcopy-sim", seed=7, first_id=SIM_IDS[0])
+    for name in ("hdu-index.fits.gz", "obs-index.fits.gz"):
+        shutil.copy2(bigger / name, master.parent / name)
+    for path in (bigger / "data").iterdir():
+        if not (master.parent / "data" / path.name).exists():
+            shutil.copy2(path, master.parent / "data" / path.name)
+    ok(csiactcopy_cmd(*args))
+    assert not yaml.safe_load(Path("report.yaml").read_text())["from_stamp"]
+    assert summary(log_lines())["Data files copied"] == "3"
+
+
+def test_an_unusable_lock_is_reported_as_by_a_full_run(stamped):
+    _, out, run = stamped()
+    (out / LOCK_NAME).unlink()
+    (out / LOCK_NAME).mkdir()
+    run(status=1)
+    assert "Cannot lock the local store" in run.result.stderr
+
+
+def test_a_run_waits_for_an_index_update_under_way(stamped):
+    _, out, run = stamped()
+    fd = os.open(out / LOCK_NAME, os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    timer = threading.Timer(1.0, os.close, [fd])   # closing releases the lock
+    timer.start()
+    try:
+        report = run()
+    finally:
+        timer.join()
+    assert not report["from_stamp"]    # it could not look at the local files: a full run
+    assert report["exit_status"] == 0
+
+
+def test_a_stamp_temporary_left_by_a_killed_run_goes(stamped):
+    _, out, run = stamped()
+    leftover = out / f".{STAMP_NAME}.k1ll3d.part"
+    leftover.write_text("{", encoding="utf-8")
+    assert not run()["from_stamp"]
+    assert not leftover.exists()
+    assert run()["from_stamp"]
 
 
 def test_a_copy_of_the_store_elsewhere_is_checked_in_full(stamped, isolated, csiactcopy_cmd):
