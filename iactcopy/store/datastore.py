@@ -20,6 +20,13 @@ import numpy as np
 from iactcopy.errors import DataStoreError
 from iactcopy.store.indexfetch import read_index
 from iactcopy.store.indextables import IndexTable, resolve_file_paths
+from iactcopy.store.keysets import (
+    difference,
+    intersection,
+    member,
+    symmetric_difference,
+    unique,
+)
 from iactcopy.store.master import MasterIndex, Production
 from iactcopy.store.remote import local_path, read_remote_master
 from iactcopy.store.runlist import id_list
@@ -104,17 +111,17 @@ class RemoteStore:
         """
         hdu = read_index(self.source, production.hduindx, "HDU")
         obs = read_index(self.source, production.obsindx, "OBS")
-        both = np.intersect1d(hdu.obs_ids, obs.obs_ids)
+        both = intersection(hdu.obs_ids, obs.obs_ids)
         if obs_ids is None:
             wanted, absent = both, []
-            lonely = np.setxor1d(hdu.obs_ids, obs.obs_ids)
+            lonely = symmetric_difference(hdu.obs_ids, obs.obs_ids)
             if len(lonely):
                 log.warning("%d observation(s) are listed in only one of the two index "
                             "tables and are not copied: %s", len(lonely),
                             id_list(lonely))
         else:
             requested = np.asarray(list(obs_ids), dtype=np.int64)
-            found = np.isin(requested, both)
+            found = member(requested, both)
             wanted, absent = requested[found], [int(i) for i in requested[~found]]
         hdu, obs = hdu.select(wanted), obs.select(wanted)
         index_dir = posixpath.dirname(check_relpath(production.hduindx))
@@ -149,7 +156,7 @@ class Selection:
     @property
     def obs_ids(self) -> np.ndarray:
         """The selected observation IDs, ascending."""
-        return np.unique(self.obs.obs_ids)
+        return unique(self.obs.obs_ids)
 
     @property
     def relpaths(self) -> list[str]:
@@ -158,6 +165,6 @@ class Selection:
 
     def complete(self, failed: Iterable[str]) -> np.ndarray:
         """The observations none of whose files is in *failed* nor unsafe."""
-        bad_rows = self.unsafe | np.isin(self.files, np.asarray(list(failed), dtype=str))
-        bad_obs = np.unique(self.hdu.obs_ids[bad_rows])
-        return np.setdiff1d(self.obs_ids, bad_obs)
+        bad_rows = self.unsafe | member(self.files, np.asarray(list(failed), dtype=str))
+        bad_obs = unique(self.hdu.obs_ids[bad_rows])
+        return difference(self.obs_ids, bad_obs)

@@ -17,6 +17,7 @@ import numpy as np
 
 from iactcopy.errors import IndexTableError
 from iactcopy.store.indextables import _COMMENTARY, KEY_COLUMNS, IndexTable, _describe_dtype
+from iactcopy.store.keysets import member
 from iactcopy.store.localupdate import MergeStats
 
 __all__ = ["merge_index"]
@@ -86,11 +87,11 @@ def merge_index(local: IndexTable | None, remote: IndexTable, *, clobber: bool
     remote_first = _first_occurrences(remote_keys, remote, "remote")
     local_obs, remote_obs = base.obs_ids, remote.obs_ids
     if clobber:
-        replaced = local_first & np.isin(local_obs, remote_obs[remote_first])
+        replaced = local_first & member(local_obs, remote_obs[remote_first])
         local_keep, remote_keep = local_first & ~replaced, remote_first
         removed, skipped = int(replaced.sum()), 0
     else:
-        known = remote_first & np.isin(remote_keys, local_keys[local_first])
+        known = remote_first & member(remote_keys, local_keys[local_first])
         local_keep, remote_keep = local_first, remote_first & ~known
         removed, skipped = 0, int(known.sum())
     local_rows, remote_rows = np.flatnonzero(local_keep), np.flatnonzero(remote_keep)
@@ -249,7 +250,7 @@ def _free_null(name: str, sides: list[tuple[IndexTable, np.ndarray]], dtype: np.
         if (candidate is not None and info.min <= candidate <= info.max
                 and not np.any(taken == candidate)):
             return int(candidate)
-    used = set(np.unique(taken).tolist())
+    used = set(taken.tolist())
     step = -1 if dtype.kind == "u" else 1
     return next(extreme + step * offset for offset in range(len(used) + 1)
                 if extreme + step * offset not in used)

@@ -40,6 +40,7 @@ from iactcopy.store.indexlookup import (
     first_line,
     has_index_table,
 )
+from iactcopy.store.keysets import member
 from iactcopy.store.memoryfile import memory_file
 
 __all__ = [
@@ -214,7 +215,7 @@ class IndexTable:
         """Return a new table with the rows whose ``OBS_ID`` is in `obs_ids`, in table order."""
         wanted = np.asarray(list(obs_ids) if not isinstance(obs_ids, np.ndarray) else obs_ids,
                             dtype=np.int64)
-        return self._with_data(self.data[np.isin(self.obs_ids, wanted)])
+        return self._with_data(self.data[member(self.obs_ids, wanted)])
 
     def same_content(self, other: IndexTable | None) -> bool:
         """True when *other* holds the same columns, rows, keywords and units.
@@ -485,7 +486,8 @@ def resolve_file_paths(table: IndexTable, *, index_dir: str = "") -> tuple[np.nd
     unsafe = np.asarray(unsafe_dirs, dtype=bool)[dir_codes] if len(names) else \
         np.zeros(0, dtype=bool)
     # A name with its own folder part ("sub/x.fits", "../x.fits") needs a full normpath.
-    tricky = np.flatnonzero((np.char.find(names, "/") >= 0) | np.isin(names, [".", ".."]))
+    dots = member(names, np.asarray([".", ".."]))
+    tricky = np.flatnonzero((np.char.find(names, "/") >= 0) | dots)
     for row in tricky:
         full = posixpath.normpath(posixpath.join(prefixes[dir_codes[row]], str(names[row])))
         paths = _assign_str(paths, row, full)

@@ -30,6 +30,7 @@ from iactcopy.errors import DataStoreError
 from iactcopy.store.datastore import Selection
 from iactcopy.store.indexmerge import merge_index
 from iactcopy.store.indextables import IndexTable, resolve_file_paths
+from iactcopy.store.keysets import difference, intersection, member, unique
 from iactcopy.store.layout import (
     LOCK_NAME,
     STAMP_NAME,
@@ -197,8 +198,8 @@ def _in_both(hdu: IndexTable, obs: IndexTable) -> tuple[IndexTable, IndexTable]:
     The OBS index must list exactly the observations of the HDU index
     (contract §2), also when a local OBS index had lost rows.
     """
-    both = np.intersect1d(hdu.obs_ids, obs.obs_ids)
-    orphans = np.setdiff1d(hdu.obs_ids, both)
+    both = intersection(hdu.obs_ids, obs.obs_ids)
+    orphans = difference(hdu.obs_ids, both)
     if len(orphans):
         shown = ", ".join(str(int(obs_id)) for obs_id in orphans[:10])
         log.warning("%d observation(s) of the local HDU index have no row in the local OBS "
@@ -223,10 +224,10 @@ def _present_rows(hdu: IndexTable, outpath: str, production: Production
     """
     index_dir = posixpath.dirname(production.hduindx)
     files, unsafe = resolve_file_paths(hdu, index_dir=index_dir)
-    distinct = np.unique(files[(files != "") & ~unsafe])
+    distinct = unique(files[(files != "") & ~unsafe])
     present = np.asarray([os.path.isfile(os.path.join(outpath, f)) for f in distinct.tolist()],
                          dtype=bool)
-    keep = ~unsafe & np.isin(files, distinct[present])
+    keep = ~unsafe & member(files, distinct[present])
     dropped = int((~keep).sum())
     if dropped:
         log.warning("%d local HDU index row(s) name no file or a file that is not present "

@@ -18,6 +18,7 @@ import numpy as np
 
 from iactcopy.errors import IndexTableError, ParameterError
 from iactcopy.store.indextables import find_table, open_fits
+from iactcopy.store.keysets import unique
 
 __all__ = ["Cone", "Selected", "select_observations", "angular_separation"]
 
@@ -123,7 +124,7 @@ def select_observations(path: str, *, cone: Cone | None, max_quality: int | None
         parts.append(f"QUALITY<={max_quality}")
     if expression:
         parts.append(f"({expression})")
-    obs_ids = np.unique(columns["OBS_ID"][chosen]).astype(np.int64)
+    obs_ids = unique(columns["OBS_ID"][chosen]).astype(np.int64)
     return Selected(obs_ids, np.asarray(ra, float), np.asarray(dec, float), chosen,
                     "&&".join(parts) or "(all)", quality_cut)
 
