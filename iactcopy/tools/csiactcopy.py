@@ -6,7 +6,9 @@ local indexes and master file, and report.  Where ctools was weak (tools.md
 §6) the contract decides: files arrive through ``.part`` temporaries, only
 files that differ are copied, missing or refused files are reported (exit
 status 3) and left out of the local indexes, the indexes are merged by
-column name under a lock, and nothing is written outside ``outpath``.
+column name under a lock, and nothing is written outside ``outpath``.  A
+rerun with nothing to do is taken from the stamp the run before left
+(:mod:`iactcopy.store.rerunstamp`), without reading any index table.
 """
 
 from __future__ import annotations
