@@ -36,6 +36,7 @@ __all__ = ["RemoteStore", "Selection"]
 
 log = logging.getLogger(__name__)
 
+
 class RemoteStore:
     """A data store to copy from: its master index and where its files are read.
 
@@ -73,7 +74,7 @@ class RemoteStore:
                 f'FITS data not available. No master index file found in "{remote_master}". '
                 "Make sure the remote file system is properly mounted.")
         master = MasterIndex.read(remote_master)
-        return cls(master, LocalSource(os.path.dirname(os.path.abspath(remote_master))))
+        return cls(master, LocalSource.of_master(remote_master))
 
     def production(self, name: str) -> Production:
         """The production *name*; DataStoreError lists the available ones."""

@@ -4,7 +4,7 @@
 rows kept are found with :func:`numpy.isin`, and the merged table is built
 with one concatenation and a stable sort, so that indexes of 10^5
 observations and 10^6 HDU rows merge in a fraction of a second (tools.md
-W-31).  The counts of what it did come back as a :class:`MergeStats`.
+W-31).  The counts of what it did come back as a :class:`~iactcopy.store.localupdate.MergeStats`.
 """
 
 from __future__ import annotations

@@ -17,9 +17,8 @@ from iactcopy.errors import DataStoreError
 from iactcopy.store.master import MasterIndex, Production
 from iactcopy.store.sources import is_inside
 
-__all__ = ["DOC_FILES", "LOCK_NAME", "MASTER_NAME", "RESERVED_NAMES", "STAMP_NAME",
-           "availability", "check_outpath", "local_paths", "local_store_files",
-           "master_entries"]
+__all__ = ["DOC_FILES", "LOCK_NAME", "MASTER_NAME", "RESERVED_NAMES", "availability",
+           "check_outpath", "local_paths", "local_store_files", "master_entries"]
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +27,11 @@ log = logging.getLogger(__name__)
 DOC_FILES = ("README", "README.txt", "README.md", "README.rst", "LICENSE", "LICENSE.txt")
 
 MASTER_NAME = "master.json"
-#: The lock file of a local store, held while its indexes and master change.
+#: The lock file of a local store, held while its indexes and master change; it
+#: also keeps the stamp of the last run that had nothing to do.
 LOCK_NAME = ".iactcopy.lock"
-#: The record that lets a rerun with nothing to do skip reading the indexes.
-STAMP_NAME = ".iactcopy.stamp"
-#: Bookkeeping files of a local store: no remote file may be copied onto them.
-RESERVED_NAMES = frozenset({LOCK_NAME, STAMP_NAME})
+#: iactcopy's own files in a local store: no remote file may be copied onto them.
+RESERVED_NAMES = frozenset({LOCK_NAME})
 
 
 def local_store_files(production: Production) -> tuple[str, str, str]:
@@ -56,6 +54,14 @@ def local_paths(outpath: str, production: Production) -> tuple[str, str, str]:
 def check_outpath(outpath: str, remote_root: str | None) -> None:
     """Check that *outpath* can be a local store of the store at *remote_root*.
 
+    Parameters
+    ----------
+    outpath : str
+        The local store folder (it need not exist).
+    remote_root : str or None
+        The folder of the remote master on a local disk or mount; None for a
+        URL store.
+
     Raises
     ------
     DataStoreError
@@ -75,8 +81,20 @@ def check_outpath(outpath: str, remote_root: str | None) -> None:
 def master_entries(master: MasterIndex, name: str, status: str) -> list[tuple[str, str]]:
     """Each production of a local master and its status, as the log lists them.
 
-    The production *name* has *status* (``Added``, ``Updated`` or
-    ``Available``); the others are ``Available`` or ``Not available``.
+    Parameters
+    ----------
+    master : MasterIndex
+        The local master.
+    name : str
+        The production of the run.
+    status : str
+        Its status: ``Added``, ``Updated`` or ``Available``.
+
+    Returns
+    -------
+    list of (str, str)
+        Each production's name and status; the others are ``Available`` or
+        ``Not available`` (their index files are looked at now).
     """
     return [(other.name, status if other.name == name else availability(other))
             for other in master.productions]

@@ -32,8 +32,6 @@ from iactcopy.store.indexmerge import merge_index
 from iactcopy.store.indextables import IndexTable, resolve_file_paths
 from iactcopy.store.keysets import difference, intersection, member, unique
 from iactcopy.store.layout import (
-    LOCK_NAME,
-    STAMP_NAME,
     check_outpath,
     local_paths,
     master_entries,
@@ -41,14 +39,12 @@ from iactcopy.store.layout import (
 from iactcopy.store.localupdate import LocalUpdate
 from iactcopy.store.master import MasterIndex, Production
 from iactcopy.store.rerunstamp import local_state
+from iactcopy.store.runlist import id_list
+from iactcopy.store.storelock import store_lock
 
 __all__ = ["check_local_store", "create_local_store", "update_local_store"]
 
 log = logging.getLogger(__name__)
-
-#: How long a run waits for another run's index update (seconds).
-LOCK_TIMEOUT = 600.0
-
 
 def check_local_store(outpath: str, production: Production, *,
                       remote_root: str | None = None) -> None:
@@ -114,9 +110,8 @@ def update_local_store(outpath: str, selection: Selection, complete: np.ndarray,
     production = selection.production
     master_path, hdu_path, obs_path = local_paths(outpath, production)
     update = LocalUpdate(hdu_path, obs_path)
-    with _store_lock(outpath), _as_store_error(outpath):
-        _remove_stale_temporaries((master_path, hdu_path, obs_path,
-                                   os.path.join(outpath, STAMP_NAME)))
+    with store_lock(outpath), _as_store_error(outpath):
+        _remove_stale_temporaries((master_path, hdu_path, obs_path))
         local_hdu = _read_if_present(hdu_path, "HDU")
         local_obs = _read_if_present(obs_path, "OBS")
         if local_hdu is None and not len(complete):
@@ -158,28 +153,6 @@ def create_local_store(outpath: str) -> None:
 
 
 @contextlib.contextmanager
-def _store_lock(outpath: str) -> Iterator[None]:
-    """Hold the lock of the local store; a lock that cannot be had is the user's to fix."""
-    from filelock import FileLock, Timeout
-
-    path = os.path.join(outpath, LOCK_NAME)
-    lock = FileLock(path, timeout=LOCK_TIMEOUT)
-    try:
-        lock.acquire()
-    except Timeout as err:
-        raise DataStoreError(
-            f'Another run has held the lock "{path}" of the local store for more than '
-            f"{LOCK_TIMEOUT:.0f} s; run again when it has finished.") from err
-    except OSError as err:
-        raise DataStoreError(f'Cannot lock the local store: "{path}": '
-                             f"{err.strerror or err}.") from err
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-@contextlib.contextmanager
 def _as_store_error(outpath: str, what: str | None = None) -> Iterator[None]:
     """Turn a raw OSError (full disk, no permission) into a DataStoreError naming the file."""
     try:
@@ -201,10 +174,9 @@ def _in_both(hdu: IndexTable, obs: IndexTable) -> tuple[IndexTable, IndexTable]:
     both = intersection(hdu.obs_ids, obs.obs_ids)
     orphans = difference(hdu.obs_ids, both)
     if len(orphans):
-        shown = ", ".join(str(int(obs_id)) for obs_id in orphans[:10])
         log.warning("%d observation(s) of the local HDU index have no row in the local OBS "
-                    "index and are left out of the local indexes: %s%s", len(orphans), shown,
-                    " ..." if len(orphans) > 10 else "")
+                    "index and are left out of the local indexes: %s", len(orphans),
+                    id_list(orphans))
         hdu = hdu.select(both)
     return hdu, obs.select(both)
 
@@ -239,11 +211,9 @@ def _present_rows(hdu: IndexTable, outpath: str, production: Production
 def _remove_stale_temporaries(paths: tuple[str, ...]) -> None:
     """Remove the temporaries of *paths* that a killed run left (the lock is held).
 
-    The master and index files are written only under the lock
-    (:mod:`iactcopy.atomicfile`, :func:`~iactcopy.store.fitswrite.write_fits_tables`),
-    so a temporary of theirs found by the holder has no living writer.  The
-    stamp is written outside the lock; a writer whose temporary goes meanwhile
-    only loses its stamp.
+    These files are written only under the lock (:mod:`iactcopy.atomicfile`,
+    :func:`~iactcopy.store.fitswrite.write_fits_tables`), so a temporary of
+    theirs found by the holder has no living writer.
     """
     for temporary in (found for path in paths for found in leftover_temporaries(path)):
         try:

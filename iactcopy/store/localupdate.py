@@ -39,7 +39,6 @@ class MergeStats:
     rows: int
 
 
-
 @dataclass(frozen=True)
 class LocalState:
     """The local master and index files as an update read them, and the files they name.
@@ -67,7 +66,8 @@ class LocalUpdate:
     hdu_path, obs_path : str
         The local index files.
     hdu_stats, obs_stats : MergeStats or None
-        The merges, None when nothing was written.
+        The merges, None when there was nothing to merge (no local index and
+        no observation to index).
     master_entries : list of (str, str)
         Each production of the local master and what became of it:
         ``Added``, ``Updated``, ``Available`` or ``Not available``.

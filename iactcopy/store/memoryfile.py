@@ -33,6 +33,11 @@ def memory_file(data: bytes | BinaryIO, name: str) -> Iterator[str]:
         decompressing stream never holds the whole content twice).
     name : str
         A name for it (shown in ``/proc``, or the temporary file's name).
+
+    Yields
+    ------
+    str
+        The path to open.
     """
     fd = _memfd(name)
     if fd is not None:

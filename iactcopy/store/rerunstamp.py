@@ -6,29 +6,31 @@ local ones (to learn that nothing changes): numpy, fitsio and the merge
 then cost several times what ``rsync -a`` needs to find nothing to do.
 
 A full run that finds exactly nothing to do (every file up to date, no
-index or master rewritten, no warning) leaves ``outpath/.iactcopy.stamp``:
-what it worked from and what it found.  What it worked from is its
+index or master rewritten, no warning from the store layer) leaves a stamp
+in the store's lock file (:mod:`iactcopy.store.storelock`; the contract
+allows no other file of iactcopy's in a local store): what it worked from
+and what it found.  What it worked from is its
 parameters, the iactcopy version, SHA-256 digests of the remote master and
 index files (of the very files it read, each taken before the file was
 read and again at the end of the run, and equal) and of the local master
 and index files (taken under the store lock, when the update had read
 them), and the files the local HDU index names.  What it found is the
-selection (observations, files, IDs not available) and the merge counts.
+selection (observations, files, IDs not available, whose warnings the
+rerun gives again) and the merge counts.
 
 A rerun whose parameters, version, digests and files all match would read
 the same tables and reach the same result, so it takes the selection and
 the counts from the stamp; it still plans and "copies" as a full run does,
-so every file is compared with its remote one.  It looks at the local files
-under a shared lock of the store, and only if it gets it at once: a run
-updating the indexes, or a lock that cannot be taken at all, means a full
-run, which waits or says why.  A missing, foreign, malformed or stale
+so every file is compared with its remote one.  It reads the stamp and
+looks at the local files under a shared lock of the store, and only if it
+gets it at once: a run updating the indexes, or a lock that cannot be taken
+at all, means a full run, which waits or says why.  A missing, foreign, malformed or stale
 stamp, or any file that differs, means a full run too.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -39,16 +41,19 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from iactcopy import __version__
-from iactcopy.atomicfile import leftover_temporaries, write_atomically
-from iactcopy.store.layout import LOCK_NAME, STAMP_NAME
+from iactcopy.atomicfile import leftover_temporaries
+from iactcopy.errors import DataStoreError
+from iactcopy.store.layout import local_paths
 from iactcopy.store.localupdate import LocalState, MergeStats
+from iactcopy.store.master import Production
 from iactcopy.store.sources import LocalSource, UnsafePath
+from iactcopy.store.storelock import shared_note, store_lock, write_note
 
 __all__ = ["Stamp", "counting_warnings", "digest", "local_state", "remote_index_digest"]
 
 log = logging.getLogger(__name__)
 
-_VERSION = 1
+_FORMAT_VERSION = 1
 _CHUNK = 1 << 20
 #: A stamp larger than this is not read (a store of 100,000 observations makes 30 MB).
 _MAX_STAMP_BYTES = 1 << 30
@@ -57,8 +62,17 @@ _MAX_STAMP_BYTES = 1 << 30
 def digest(paths: Iterable[str]) -> str | None:
     """SHA-256 of the contents of *paths*, in order; a missing file counts as absent.
 
-    None when one of them is not a regular file (a folder, a pipe) or cannot
-    be read: such a state is never stamped, and no stamp matches it.
+    Parameters
+    ----------
+    paths : iterable of str
+        The files.
+
+    Returns
+    -------
+    str or None
+        The hexadecimal digest; None when one of them is not a regular file
+        (a folder, a pipe) or cannot be read: such a state is never stamped,
+        and no stamp matches it.
     """
     total = hashlib.sha256()
     for path in paths:
@@ -82,8 +96,18 @@ def digest(paths: Iterable[str]) -> str | None:
 def remote_index_digest(source: LocalSource, hduindx: str, obsindx: str) -> str | None:
     """:func:`digest` of the HDU and OBS index files of *source*, the files a full run reads.
 
-    None when one of them is missing or lies outside the store: the full run
-    then fails, and no stamp may stand for it.
+    Parameters
+    ----------
+    source : LocalSource
+        The remote store.
+    hduindx, obsindx : str
+        The index files as the master file names them.
+
+    Returns
+    -------
+    str or None
+        None when one of them is missing or lies outside the store: the full
+        run then fails, and no stamp may stand for it.
     """
     try:
         paths = [source.local_path(hduindx), source.local_path(obsindx)]
@@ -95,7 +119,19 @@ def remote_index_digest(source: LocalSource, hduindx: str, obsindx: str) -> str 
 
 
 def local_state(paths: Iterable[str], files: Iterable[str]) -> LocalState:
-    """The state of the local master and index files *paths*, whose HDU index names *files*."""
+    """The state of the local master and index files, for a stamp.
+
+    Parameters
+    ----------
+    paths : iterable of str
+        The local master, HDU index and OBS index.
+    files : iterable of str
+        The files the local HDU index names, relative to ``outpath``.
+
+    Returns
+    -------
+    LocalState
+    """
     return LocalState(digest(paths), sorted(files))
 
 
@@ -134,34 +170,60 @@ class Stamp:
     files: list[str] = field(default_factory=list)
     merges: dict[str, MergeStats] = field(default_factory=dict)
 
-    @classmethod
-    def load(cls, outpath: str) -> Stamp | None:
-        """The stamp in *outpath*, or None when there is none that this version can read.
+    @property
+    def production(self) -> Production:
+        """The production the stamp is for (its name and index files)."""
+        return Production(self.inputs["prodname"], self.hduindx, self.obsindx)
 
-        A stamp only saves time: a damaged or foreign one means a full run,
-        which replaces it.
+    @classmethod
+    def find(cls, inputs: Mapping[str, Any], source: LocalSource) -> Stamp | None:
+        """The stamp of the last run, when a run from *inputs* would find what it says.
+
+        Parameters
+        ----------
+        inputs : mapping
+            The parameters of the run, as :attr:`inputs` holds them.
+        source : LocalSource
+            Reads the remote store.
+
+        Returns
+        -------
+        Stamp or None
+            None when there is no stamp, or it is foreign, malformed or stale,
+            or another run holds the store lock: a full run is needed.
         """
-        path = os.path.join(outpath, STAMP_NAME)
+        with shared_note(inputs["outpath"], max_bytes=_MAX_STAMP_BYTES) as note:
+            stamp = cls._parse(note) if note else None
+            return stamp if stamp is not None and stamp._holds(inputs, source) else None
+
+    def save(self, outpath: str) -> None:
+        """Keep the stamp in the lock file of *outpath*, unless the local files changed.
+
+        The local master and indexes are digested again under the lock: a
+        run that changed them since this run's update read them makes this
+        stamp wrong.  A busy lock or a write that fails means no stamp, and
+        is no error.
+        """
+        document = {"version": _FORMAT_VERSION, "iactcopy": __version__, **asdict(self)}
         try:
-            # Not through a link, not a pipe that would block, not a device without end.
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-        except OSError:
+            with store_lock(outpath, timeout=0):
+                if _same(digest(local_paths(outpath, self.production)), self.local.digest):
+                    write_note(outpath, json.dumps(document))
+        except (DataStoreError, OSError) as err:
+            log.debug("no stamp written in %s: %s", outpath, err)
+
+    @classmethod
+    def _parse(cls, note: bytes) -> Stamp | None:
+        try:
+            return cls._from_document(json.loads(note))
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as err:
+            log.debug("ignoring the stamp: %s", err)
             return None
-        with open(fd, "rb") as stream:
-            try:
-                info = os.fstat(fd)
-                if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_STAMP_BYTES:
-                    return None
-                return cls._from_document(json.loads(stream.read()))
-            except (OSError, ValueError, TypeError, KeyError, AttributeError,
-                    RecursionError) as err:
-                log.debug("ignoring the stamp %s: %s", path, err)
-                return None
 
     @classmethod
     def _from_document(cls, document: dict) -> Stamp | None:
         """The stamp a JSON document holds; TypeError (and the like) when it is malformed."""
-        if document["version"] != _VERSION or document["iactcopy"] != __version__:
+        if document["version"] != _FORMAT_VERSION or document["iactcopy"] != __version__:
             return None
         local, remote, merges = document["local"], document["remote"], document["merges"]
         return cls(inputs=_typed(document["inputs"], dict),
@@ -177,66 +239,23 @@ class Stamp:
                                                in _typed(merges[kind], dict).items()})
                            for kind in ("hdu", "obs")})
 
-    def save(self, outpath: str) -> None:
-        """Write the stamp into *outpath*; a stamp that cannot be written is no error."""
-        path = os.path.join(outpath, STAMP_NAME)
-        document = {"version": _VERSION, "iactcopy": __version__, **asdict(self)}
-        try:
-            write_atomically(path, json.dumps(document), fsync=False)
-        except OSError as err:
-            log.debug("cannot write the stamp %s: %s", path, err.strerror or err)
-
-    def holds(self, inputs: Mapping[str, Any], source: LocalSource,
-              local_paths: tuple[str, str, str]) -> bool:
-        """Tell whether a run from *inputs* would find what this stamp says.
-
-        *source* reads the remote store; *local_paths* are the local master,
-        HDU index and OBS index.  The local files are looked at under a
-        shared lock of the store, so that no full run changes them meanwhile.
-        """
+    def _holds(self, inputs: Mapping[str, Any], source: LocalSource) -> bool:
+        """Whether the parameters, digests and files are those the stamp records."""
         if dict(inputs) != self.inputs:
             return False
         outpath = inputs["outpath"]
-        stamp = os.path.join(outpath, STAMP_NAME)
         try:
-            with _no_update_under_way(outpath) as free:
-                return (free
-                        and _same(digest([inputs["remote_master"]]), self.remote["master"])
-                        and _same(remote_index_digest(source, self.hduindx, self.obsindx),
-                                  self.remote["indexes"])
-                        and _same(digest(local_paths), self.local.digest)
-                        and not any(leftover_temporaries(path)
-                                    for path in (*local_paths, stamp))
-                        and all(os.path.isfile(os.path.join(outpath, name))
-                                for name in self.local.files))
+            paths = local_paths(outpath, self.production)
+            return (_same(digest([inputs["remote_master"]]), self.remote["master"])
+                    and _same(remote_index_digest(source, self.hduindx, self.obsindx),
+                              self.remote["indexes"])
+                    and _same(digest(paths), self.local.digest)
+                    and not any(leftover_temporaries(path) for path in paths)
+                    and all(os.path.isfile(os.path.join(outpath, name))
+                            for name in self.local.files))
         except (OSError, ValueError) as err:
-            log.debug("the stamp %s does not hold: %s", stamp, err)
+            log.debug("the stamp does not hold: %s", err)
             return False
-
-
-@contextlib.contextmanager
-def _no_update_under_way(outpath: str) -> Iterator[bool]:
-    """Hold a shared lock on the store's lock file while the block runs; False if not had.
-
-    A full run holds the same file exclusively (filelock's ``flock``) while
-    it changes the indexes.  A lock file that cannot be opened for writing
-    (a folder, a read-only disk) gives False too: the full run then says why.
-    """
-    try:
-        fd = os.open(os.path.join(outpath, LOCK_NAME), os.O_RDWR | os.O_CREAT | os.O_NONBLOCK,
-                     0o644)
-    except OSError:
-        yield False
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
 
 
 def _same(current: str | None, recorded: str) -> bool:
@@ -261,10 +280,16 @@ def _list_of(kind: type, values: Any) -> list:
 
 @contextlib.contextmanager
 def counting_warnings() -> Iterator[_WarningCounter]:
-    """Count the warnings iactcopy logs within the block (``.count``).
+    """Count the warnings the store layer logs (through :mod:`logging`) within the block.
 
-    A run that logged a warning is not stamped: its rerun would have to give
-    that warning again, and only a full run can.
+    A run with such a warning is not stamped: its rerun would have to give
+    that warning again, and only a full run can.  (The tool's own warnings
+    about IDs not available are given again from the stamp.)
+
+    Yields
+    ------
+    object
+        Its ``count`` attribute is the number of warnings so far.
     """
     counter = _WarningCounter()
     logger = logging.getLogger("iactcopy")

@@ -234,6 +234,11 @@ class LocalSource(Source):
         # of every file costs more than the copy of a small file.
         self._real_folders: dict = {"": self._real_root}
 
+    @classmethod
+    def of_master(cls, master: str) -> LocalSource:
+        """The source of the folder holding the master file *master* (a path)."""
+        return cls(os.path.dirname(os.path.abspath(master)))
+
     def local_path(self, relpath: str) -> str:
         """Return the real path of *relpath*, after all safety checks.
 

@@ -27,7 +27,7 @@ from iactcopy.app.logger import EXPLICIT, NORMAL, TERSE, VERBOSE
 from iactcopy.errors import DataStoreError
 from iactcopy.store.layout import (
     DOC_FILES,
-    STAMP_NAME,
+    LOCK_NAME,
     check_outpath,
     local_paths,
     local_store_files,
@@ -119,7 +119,8 @@ class csiactcopy(Application):
         )
 
         inputs = _stamp_inputs(settings)
-        # Each remote file is digested before it is read, and again at the end.
+        # The remote master and index files are digested before they are read,
+        # and again at the end (_save_stamp).
         digests = {"master": digest([settings.remote_master]) if inputs else None}
         store = RemoteStore.open(settings.remote_master)
         production = store.production(settings.prodname)
@@ -143,7 +144,8 @@ class csiactcopy(Application):
             create_local_store(settings.outpath)
             with self._timed("plan"):
                 plan = self._plan(store.source, selection.relpaths, production, settings)
-            self._copy(plan, store.source, settings)
+            self.report = self._copy(plan, store.source, settings)
+            self.log.header1(TERSE, "Updating index files")
             complete = self._complete(selection)
             self._indexed = len(complete)
             with self._timed("index_update"):
@@ -180,22 +182,22 @@ class csiactcopy(Application):
         The selection and the merge counts come from the stamp; the files are
         planned and "copied" as in a full run, so that each is compared with
         its remote file and the log is the same.  Returns False, having
-        logged nothing (but debug lines saying why), when a full run is needed.
+        logged nothing (debug lines aside), when a full run is needed.
         """
         stamp_inputs = _stamp_inputs(settings)
-        stamp = Stamp.load(settings.outpath) if stamp_inputs else None
-        if stamp is None:
+        if stamp_inputs is None:
             return False
         with self._timed("select"):
-            production = Production(settings.prodname, stamp.hduindx, stamp.obsindx)
-            paths = local_paths(settings.outpath, production)
-            source = LocalSource(os.path.dirname(stamp_inputs["remote_master"]))
+            source = LocalSource.of_master(stamp_inputs["remote_master"])
             try:
                 check_outpath(settings.outpath, source.root)
             except DataStoreError:
                 return False  # the full run says so, after the errors it finds first
-            if not stamp.holds(stamp_inputs | {"runlist": wanted}, source, paths):
+            stamp = Stamp.find(stamp_inputs | {"runlist": wanted}, source)
+            if stamp is None:
                 return False
+            production = stamp.production
+            paths = local_paths(settings.outpath, production)
         with self._timed("plan"):
             plan = self._plan(source, stamp.files, production, settings)
         if any(entry.action != UP_TO_DATE for entry in plan.entries):
@@ -206,8 +208,9 @@ class csiactcopy(Application):
                                          source.local_path(stamp.obsindx)),
                             stamp.absent, stamp.observations)
         self.log.string(EXPLICIT, "Nothing changed since the last run: the selection and the "
-                                  f"index updates are those of {STAMP_NAME}")
-        self._copy(plan, source, settings)
+                                  f"index updates are those it recorded in {LOCK_NAME}")
+        self.report = self._copy(plan, source, settings)
+        self.log.header1(TERSE, "Updating index files")
         self._indexed = stamp.observations
         with self._timed("index_update"):
             entries = master_entries(MasterIndex.read(paths[0]), production.name, "Available")
@@ -262,18 +265,16 @@ class csiactcopy(Application):
                         outpath=outpath, nthreads=self["nthreads"].integer(),
                         clobber=self["clobber"].boolean())
 
-    def _copy(self, plan: CopyPlan, source: Source, settings: Settings) -> None:
-        """Log the plan, copy what it says (into ``self.report``), and head the index update."""
+    def _copy(self, plan: CopyPlan, source: Source, settings: Settings) -> CopyReport:
+        """Log the plan and copy what it says."""
         self._log_plan(plan)
         self.log.header1(NORMAL, "Copying files")
         progress = progress_for(self.log, self.name)
         with self._timed("copy"):
             try:
-                self.report = copy_files(plan, source, nthreads=settings.nthreads,
-                                         callback=progress)
+                return copy_files(plan, source, nthreads=settings.nthreads, callback=progress)
             finally:
                 progress.finish()
-        self.log.header1(TERSE, "Updating index files")
 
     # -- the log ----------------------------------------------------------
     def _log_runlist(self, wanted: list[int] | None) -> None:

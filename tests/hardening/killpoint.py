@@ -131,15 +131,15 @@ def install(plan: dict) -> None:
     _wrap(partfiles, "_remove_if_unused", "copy.cleanup")
 
     # -- the index update -----------------------------------------------------
-    real_lock = localstore._store_lock
+    real_lock = localstore.store_lock
 
     @contextlib.contextmanager
-    def store_lock(outpath):
-        with real_lock(outpath):
+    def store_lock(outpath, **kwargs):
+        with real_lock(outpath, **kwargs):
             POINTS.enter("index.lock")
             yield
 
-    localstore._store_lock = store_lock
+    localstore.store_lock = store_lock
     _wrap(localstore, "merge_index", "index.merge")
     _wrap(indextables.fitsio, "FITS", "fits.open")
     real_atomic = atomicfile.atomic_write

@@ -38,6 +38,7 @@ def test_string_sets_match_numpy(a, b):
     assert member(a, b).tolist() == np.isin(a, b).tolist()
     assert intersection(a, b).tolist() == np.intersect1d(a, b).tolist()
     assert difference(a, b).tolist() == np.setdiff1d(a, b).tolist()
+    assert symmetric_difference(a, b).tolist() == np.setxor1d(a, b).tolist()
 
 
 def test_numpy_ma_is_not_imported():

@@ -774,9 +774,9 @@ def test_python_lock_held_too_long_is_a_clear_error(sim_master, isolated, monkey
     from filelock import FileLock
 
     from iactcopy.errors import DataStoreError
-    from iactcopy.store import localstore
+    from iactcopy.store import storelock
 
-    monkeypatch.setattr(localstore, "LOCK_TIMEOUT", 0.2)
+    monkeypatch.setattr(storelock, "LOCK_TIMEOUT", 0.2)
     out = isolated.work / "pyout"
     out.mkdir()
     app = csiactcopy(remote_master=str(sim_master), prodname=SIM_NAME, outpath=str(out))
