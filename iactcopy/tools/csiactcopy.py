@@ -104,11 +104,14 @@ class csiactcopy(Application):
     def process(self) -> None:
         settings = self._settings()
         wanted = read_runlist(settings.runlist) if settings.runlist else None
-        self.from_stamp = self._rerun_from_stamp(settings, wanted)
+        inputs = _stamp_inputs(settings, wanted)
+        self.from_stamp = inputs is not None and self._rerun_from_stamp(settings, wanted, inputs)
         if not self.from_stamp:
-            self._full_run(settings, wanted)
+            self._full_run(settings, wanted, inputs)
 
-    def _full_run(self, settings: Settings, wanted: list[int] | None) -> None:
+    def _full_run(self, settings: Settings, wanted: list[int] | None,
+                  inputs: dict | None) -> None:
+        """Read the indexes, copy, merge; stamp the run if it found nothing to do."""
         # Imported here, not above: numpy and fitsio take longer to import than
         # a rerun with nothing to do takes in all (see _rerun_from_stamp).
         from iactcopy.store.datastore import RemoteStore
@@ -118,7 +121,6 @@ class csiactcopy(Application):
             update_local_store,
         )
 
-        inputs = _stamp_inputs(settings)
         # The remote master and index files are digested before they are read,
         # and again at the end (_save_stamp).
         digests = {"master": digest([settings.remote_master]) if inputs else None}
@@ -154,8 +156,7 @@ class csiactcopy(Application):
                                                  remote_master=store.master)
         self._log_results(selection.absent, plan, settings.clobber)
         if inputs and not warnings.count and self._nothing_done(plan):
-            self._save_stamp(settings, inputs | {"runlist": wanted}, digests, store.source,
-                             production, selection)
+            self._save_stamp(settings, inputs, digests, store.source, production, selection)
 
     def _nothing_done(self, plan: CopyPlan) -> bool:
         """Whether the run found every file up to date and rewrote no local file."""
@@ -176,7 +177,8 @@ class csiactcopy(Application):
               merges={"hdu": self.update.hdu_stats,
                       "obs": self.update.obs_stats}).save(settings.outpath)
 
-    def _rerun_from_stamp(self, settings: Settings, wanted: list[int] | None) -> bool:
+    def _rerun_from_stamp(self, settings: Settings, wanted: list[int] | None,
+                          inputs: dict) -> bool:
         """Rerun from the stamp of the last run when it proves there is nothing to do.
 
         The selection and the merge counts come from the stamp; the files are
@@ -184,16 +186,13 @@ class csiactcopy(Application):
         its remote file and the log is the same.  Returns False, having
         logged nothing (debug lines aside), when a full run is needed.
         """
-        stamp_inputs = _stamp_inputs(settings)
-        if stamp_inputs is None:
-            return False
         with self._timed("select"):
-            source = LocalSource.of_master(stamp_inputs["remote_master"])
+            source = LocalSource.of_master(inputs["remote_master"])
             try:
                 check_outpath(settings.outpath, source.root)
             except DataStoreError:
                 return False  # the full run says so, after the errors it finds first
-            stamp = Stamp.find(stamp_inputs | {"runlist": wanted}, source)
+            stamp = Stamp.find(inputs, source)
             if stamp is None:
                 return False
             production = stamp.production
@@ -411,8 +410,8 @@ class csiactcopy(Application):
 _MAX_ON_STDERR = 20
 
 
-def _stamp_inputs(settings: Settings) -> dict | None:
-    """The parameters a stamp holds (the run list's IDs aside); None for a store read by URL.
+def _stamp_inputs(settings: Settings, wanted: list[int] | None) -> dict | None:
+    """The parameters a stamp holds, with the run list's IDs; None for a store read by URL.
 
     A URL store is not stamped: checking its index files would mean
     fetching them, which is most of what a full run does.
@@ -421,7 +420,7 @@ def _stamp_inputs(settings: Settings) -> dict | None:
         return None
     return {"remote_master": os.path.abspath(settings.remote_master),
             "prodname": settings.prodname, "outpath": os.path.abspath(settings.outpath),
-            "clobber": settings.clobber}
+            "clobber": settings.clobber, "runlist": wanted}
 
 
 def _megabytes(nbytes: int) -> str:
