@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 _FORMAT_VERSION = 1
 _CHUNK = 1 << 20
 #: A stamp larger than this is not read (a store of 100,000 observations makes 30 MB).
-_MAX_STAMP_BYTES = 1 << 30
+_MAX_STAMP_BYTES = 1 << 28
 
 
 def digest(paths: Iterable[str]) -> str | None:
