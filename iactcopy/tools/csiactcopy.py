@@ -35,6 +35,7 @@ from iactcopy.store.layout import (
 )
 from iactcopy.store.localupdate import LocalUpdate
 from iactcopy.store.master import MasterIndex, Production
+from iactcopy.store.remote import local_path
 from iactcopy.store.rerunstamp import Stamp, counting_warnings, digest, remote_index_digest
 from iactcopy.store.runlist import id_list, read_runlist
 from iactcopy.store.sources import LocalSource, Source
@@ -123,7 +124,7 @@ class csiactcopy(Application):
 
         # The remote master and index files are digested before they are read,
         # and again at the end (_save_stamp).
-        digests = {"master": digest([settings.remote_master]) if inputs else None}
+        digests = {"master": digest([inputs["remote_master"]]) if inputs else None}
         store = RemoteStore.open(settings.remote_master)
         production = store.production(settings.prodname)
         check_local_store(settings.outpath, production, remote_root=store.local_root)
@@ -167,7 +168,7 @@ class csiactcopy(Application):
     def _save_stamp(self, settings: Settings, inputs: dict, digests: dict[str, str | None],
                     source: Source, production: Production, selection: Selection) -> None:
         """Stamp the run, unless a remote file changed while it ran."""
-        now = {"master": digest([settings.remote_master]),
+        now = {"master": digest([inputs["remote_master"]]),
                "indexes": remote_index_digest(source, production.hduindx, production.obsindx)}
         if None in now.values() or now != digests:
             return
@@ -413,12 +414,14 @@ _MAX_ON_STDERR = 20
 def _stamp_inputs(settings: Settings, wanted: list[int] | None) -> dict | None:
     """The parameters a stamp holds, with the run list's IDs; None for a store read by URL.
 
-    A URL store is not stamped: checking its index files would mean
-    fetching them, which is most of what a full run does.
+    A store read over the network is not stamped: checking its index files
+    would mean fetching them, which is most of what a full run does.  A
+    ``file://`` URL names a local path, and is stamped as that path.
     """
-    if "://" in settings.remote_master:
+    path = local_path(settings.remote_master)
+    if path is None:
         return None
-    return {"remote_master": os.path.abspath(settings.remote_master),
+    return {"remote_master": os.path.abspath(path),
             "prodname": settings.prodname, "outpath": os.path.abspath(settings.outpath),
             "clobber": settings.clobber, "runlist": wanted}
 

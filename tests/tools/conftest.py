@@ -118,42 +118,43 @@ def tool_command(tool: str) -> list[str]:
     return [sys.executable, "-m", f"iactcopy.tools.{tool}"]
 
 
-@pytest.fixture
-def csiactdata_cmd():
-    """Run ``csiactdata`` as a command and capture its text output (unless redirected).
+def _runner(tool: str, timeout: float):
+    """``run(*args, input="", timeout=..., **subprocess_kwargs)``: *tool* as a command.
 
-    ``csiactdata_cmd(*args, input="", timeout=60, **subprocess_kwargs)``
-    returns the :class:`subprocess.CompletedProcess`. By default stdin is an
-    empty pipe, so that a prompt meets end of input instead of waiting. Its
-    ``command`` attribute is the command itself, for :class:`subprocess.Popen`.
+    It returns the :class:`subprocess.CompletedProcess`, with text output
+    captured unless redirected. By default stdin is an empty pipe, so that a
+    prompt meets end of input instead of waiting. Its ``command`` attribute
+    is the command itself, for :class:`subprocess.Popen`.
     """
-    def run(*args: str, input: str | None = "", timeout: float = 60,
+    default_timeout = timeout
+
+    def run(*args: str, input: str | None = "", timeout: float = default_timeout,
             **kwargs: Any) -> subprocess.CompletedProcess:
         kwargs.setdefault("stdout", subprocess.PIPE)
         kwargs.setdefault("stderr", subprocess.PIPE)
         return subprocess.run([*run.command, *args], input=input, text=True,
                               timeout=timeout, **kwargs)
 
-    run.command = tool_command("csiactdata")
+    run.command = tool_command(tool)
     return run
+
+
+@pytest.fixture
+def csiactdata_cmd():
+    """Run ``csiactdata`` as a command (see :func:`_runner`; timeout 60 s)."""
+    return _runner("csiactdata", 60)
 
 
 @pytest.fixture
 def csiactcopy_cmd():
-    """Run ``csiactcopy`` as a command, like :func:`csiactdata_cmd`.
+    """Run ``csiactcopy`` as a command (see :func:`_runner`; timeout 120 s)."""
+    return _runner("csiactcopy", 120)
 
-    ``csiactcopy_cmd(*args, input="", timeout=120, **subprocess_kwargs)``;
-    the ``command`` attribute is the command itself, for :class:`subprocess.Popen`.
-    """
-    def run(*args: str, input: str | None = "", timeout: float = 120,
-            **kwargs: Any) -> subprocess.CompletedProcess:
-        kwargs.setdefault("stdout", subprocess.PIPE)
-        kwargs.setdefault("stderr", subprocess.PIPE)
-        return subprocess.run([*run.command, *args], input=input, text=True,
-                              timeout=timeout, **kwargs)
 
-    run.command = tool_command("csiactcopy")
-    return run
+@pytest.fixture
+def csfindobs_cmd():
+    """Run ``csfindobs`` as a command (see :func:`_runner`; timeout 120 s)."""
+    return _runner("csfindobs", 120)
 
 
 #: The generated store shared by the csiactcopy tests: 20 observations of tiny files.

@@ -52,20 +52,6 @@ def _matplotlib_config(monkeypatch, mpl_config):
     monkeypatch.setenv("MPLCONFIGDIR", str(mpl_config))
 
 
-@pytest.fixture
-def csfindobs_cmd():
-    """Run the ``csfindobs`` command; stdin is an empty pipe, so a prompt meets end of input."""
-    script = Path(sys.executable).parent / "csfindobs"
-    command = [str(script)] if script.is_file() else [sys.executable, "-m",
-                                                      "iactcopy.tools.csfindobs"]
-
-    def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run([*command, *args], input="", text=True, capture_output=True,
-                              timeout=timeout)
-
-    return run
-
-
 def hess_args(store: Path, *region: Any, outfile: str = "runlist.lis", **extra: Any) -> list[str]:
     """Command-line arguments for csfindobs on *store*: every prompted parameter is given.
 

@@ -783,3 +783,26 @@ def test_python_lock_held_too_long_is_a_clear_error(sim_master, isolated, monkey
     with FileLock(out / ".iactcopy.lock"), pytest.raises(DataStoreError, match="Another run"):
         app.run()
     assert not (out / "hdu-index.fits.gz").exists()
+
+
+def test_index_and_master_files_are_fsynced_data_files_are_not(sim_master, isolated,
+                                                               monkeypatch):
+    """Contract §2: data files are not fsync'ed one by one; index and master files are."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    out = isolated.work / "pyout"
+    app = csiactcopy(remote_master=str(sim_master), prodname=SIM_NAME, outpath=str(out))
+    app.run()
+    assert app.exit_status == 0
+    names = {os.path.basename(path) for path in synced}
+    for written in ("master.json", "hdu-index.fits.gz", "obs-index.fits.gz"):
+        # Each is fsync'ed as its temporary ".<name>.<random>.part", before the rename.
+        assert any(name.startswith(f".{written}.") for name in names), (written, names)
+    data = {path.name for path in (out / "data").iterdir()}
+    assert not {name for name in names if name.removesuffix(".part") in data}, names

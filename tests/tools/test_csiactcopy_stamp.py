@@ -250,6 +250,18 @@ def test_a_run_waits_for_an_index_update_under_way(stamped):
     assert report["exit_status"] == 0
 
 
+def test_a_store_named_by_a_file_url_is_stamped_as_its_path(sim_copy, isolated,
+                                                           csiactcopy_cmd):
+    master = sim_copy()
+    out = isolated.work / "out"
+    args = copy_args(master.as_uri(), out, "report=report.yaml")
+    for expected in (False, False, True):
+        ok(csiactcopy_cmd(*args))
+        assert yaml.safe_load(Path("report.yaml").read_text())["from_stamp"] is expected
+    ok(csiactcopy_cmd(*copy_args(master, out, "report=report.yaml")))   # the same store
+    assert yaml.safe_load(Path("report.yaml").read_text())["from_stamp"]
+
+
 def test_a_copy_of_the_store_elsewhere_is_checked_in_full(stamped, isolated, csiactcopy_cmd):
     master, out, _ = stamped()
     moved = isolated.work / "moved"
