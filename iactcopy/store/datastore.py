@@ -19,7 +19,8 @@ import numpy as np
 
 from iactcopy.errors import DataStoreError
 from iactcopy.store.indexfetch import read_index
-from iactcopy.store.indextables import IndexTable, resolve_file_paths
+from iactcopy.store.indexfile import IndexFile
+from iactcopy.store.indextables import resolve_file_paths
 from iactcopy.store.keysets import (
     difference,
     intersection,
@@ -126,8 +127,9 @@ class RemoteStore:
             wanted, absent = requested[found], [int(i) for i in requested[~found]]
         hdu, obs = hdu.select(wanted), obs.select(wanted)
         index_dir = posixpath.dirname(check_relpath(production.hduindx))
-        files, unsafe = resolve_file_paths(hdu, index_dir=index_dir)
-        return Selection(production, hdu, obs, absent, files, unsafe)
+        resolved = [resolve_file_paths(table, index_dir=index_dir) for table in hdu.tables]
+        return Selection(production, hdu, obs, absent, [files for files, _ in resolved],
+                         [unsafe for _, unsafe in resolved])
 
 
 @dataclass(frozen=True)
@@ -137,22 +139,23 @@ class Selection:
     Attributes
     ----------
     production : Production
-    hdu, obs : IndexTable
-        The remote HDU and OBS rows of the selected observations.
+    hdu, obs : IndexFile
+        The remote HDU and OBS index files, with the rows of the selected
+        observations only.
     absent : list of int
         Requested IDs that the remote indexes lack.
-    files : numpy.ndarray of str
-        Per HDU row, its file relative to the store root ("" for none).
-    unsafe : numpy.ndarray of bool
-        Per HDU row, whether that path leaves the store (it is refused).
+    files : list of numpy.ndarray of str
+        Per HDU table, per row, its file relative to the store root ("" for none).
+    unsafe : list of numpy.ndarray of bool
+        Per HDU table, per row, whether that path leaves the store (it is refused).
     """
 
     production: Production
-    hdu: IndexTable
-    obs: IndexTable
+    hdu: IndexFile
+    obs: IndexFile
     absent: list[int]
-    files: np.ndarray
-    unsafe: np.ndarray
+    files: list[np.ndarray]
+    unsafe: list[np.ndarray]
 
     @property
     def obs_ids(self) -> np.ndarray:
@@ -162,10 +165,18 @@ class Selection:
     @property
     def relpaths(self) -> list[str]:
         """The distinct files to copy, sorted (unsafe ones too: they are refused and reported)."""
-        return sorted(set(self.files[self.files != ""].tolist()))
+        return sorted({path for files in self.files for path in files[files != ""].tolist()})
 
-    def complete(self, failed: Iterable[str]) -> np.ndarray:
-        """The observations none of whose files is in *failed* nor unsafe."""
-        bad_rows = self.unsafe | member(self.files, np.asarray(list(failed), dtype=str))
-        bad_obs = unique(self.hdu.obs_ids[bad_rows])
-        return difference(self.obs_ids, bad_obs)
+    def complete(self, failed: Iterable[str]) -> list[np.ndarray]:
+        """Per HDU table, the observations none of whose files in it is in *failed* nor unsafe.
+
+        A file missing in one table (one event type) removes the observation
+        from that table only.
+        """
+        failed = np.asarray(list(failed), dtype=str)
+        result = []
+        for table, files, unsafe in zip(self.hdu.tables, self.files, self.unsafe):
+            bad_obs = unique(table.obs_ids[unsafe | member(files, failed)])
+            result.append(difference(intersection(unique(table.obs_ids), self.obs_ids),
+                                     bad_obs))
+        return result

@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator
 from typing import BinaryIO, Union
 
-__all__ = ["FitsHeaderError", "iter_headers", "table_columns"]
+__all__ = ["FitsHeaderError", "data_size", "iter_headers", "parse_card_value", "table_columns"]
 
 _BLOCK = 2880
 _CARD = 80
@@ -53,7 +53,7 @@ def iter_headers(path: str | os.PathLike) -> Iterator[dict[str, HeaderValue]]:
                 return
             yield header
             first = False
-            _skip(stream, _data_size(header))
+            _skip(stream, data_size(header))
 
 
 def table_columns(header: dict[str, HeaderValue]) -> list[str]:
@@ -82,10 +82,11 @@ def _read_header(stream: BinaryIO, first: bool) -> dict[str, HeaderValue] | None
             if keyword == "END":
                 return header
             if card[8:10] == "= " and keyword not in header:
-                header[keyword] = _value(card[10:])
+                header[keyword] = parse_card_value(card[10:])
 
 
-def _value(text: str) -> HeaderValue:
+def parse_card_value(text: str) -> HeaderValue:
+    """The value of a card from its 11th column on: text, boolean, integer, float or None."""
     text = text.strip()
     if text.startswith("'"):
         # A string ends at a lone quote; '' inside stands for one quote.
@@ -111,7 +112,8 @@ def _value(text: str) -> HeaderValue:
     return text or None
 
 
-def _data_size(header: dict[str, HeaderValue]) -> int:
+def data_size(header: dict[str, HeaderValue]) -> int:
+    """The size of an HDU's data in bytes, padding to whole blocks included."""
     naxis = int(header.get("NAXIS", 0) or 0)
     if naxis == 0:
         return 0

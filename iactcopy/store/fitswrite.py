@@ -3,8 +3,10 @@
 :func:`write_fits_tables` writes an empty primary HDU and the
 :class:`FitsTable` extensions given, gzip-compressed when the name ends in
 ``.gz``, and renames the file into place only when it is complete
-(:mod:`iactcopy.atomicfile`).  Index tables and the data files of a generated
-store are written through it.
+(:mod:`iactcopy.atomicfile`).  Tables built in memory and the data files of
+a generated store are written through it; an index file read from a store
+is written back from its own bytes (:mod:`iactcopy.store.indexfile`) by
+:func:`write_fits_bytes`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import contextlib
 import gzip
 import logging
 import os
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ import numpy as np
 
 from iactcopy.atomicfile import ReplaceTogether, atomic_write
 
-__all__ = ["FitsTable", "write_fits_tables"]
+__all__ = ["FitsTable", "render_fits_tables", "write_fits_bytes", "write_fits_tables"]
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,9 @@ def write_fits_tables(path: str | os.PathLike, tables: Sequence[FitsTable], *,
                       together: ReplaceTogether | None = None) -> None:
     """Write an empty primary HDU and binary tables to a FITS file, atomically.
 
-    fitsio writes a temporary ``.part`` file in the target folder; its bytes
-    then go, gzip-compressed when the name ends in ``.gz``, through
-    :func:`~iactcopy.atomicfile.atomic_write` to `path`. On any error both
-    temporaries are removed and an existing file is left unchanged.
+    The tables are rendered by fitsio (:func:`render_fits_tables`) and the
+    file written by :func:`write_fits_bytes`. On any error an existing file
+    is left unchanged.
 
     Parameters
     ----------
@@ -81,31 +81,53 @@ def write_fits_tables(path: str | os.PathLike, tables: Sequence[FitsTable], *,
     if len(append) % 2880:
         raise ValueError(f"append must be whole 2880-byte FITS blocks, not {len(append)} bytes")
     path = os.fspath(path)
-    folder = os.path.dirname(path) or "."
-    name = os.path.basename(path)
-    # cfitsio picks compression from the file name, so it writes a plain
-    # file here and Python's gzip does the rest.  The name is only reserved,
-    # not created: creating a file costs about a millisecond on some disks,
-    # and fitsio would delete and create it again.
-    plain = _unused_name(folder, f".{name}.", ".fits.part")
+    content = render_fits_tables(tables, path)
+    write_fits_bytes(path, content + append, compresslevel=compresslevel, fsync=fsync,
+                     together=together)
+
+
+def render_fits_tables(tables: Sequence[FitsTable], path: str | os.PathLike) -> bytes:
+    """The bytes of a FITS file holding an empty primary HDU and *tables*, written by fitsio.
+
+    fitsio writes only to a named file: a temporary beside *path*, the file
+    that is to be written (so that no other disk is touched, and a killed
+    run's temporary is found by :func:`~iactcopy.atomicfile.leftover_temporaries`),
+    removed before this returns.
+    """
+    path = os.fspath(path)
+    # The name is only reserved, not created: creating a file costs about a
+    # millisecond on some disks, and fitsio would delete and create it again.
+    plain = _unused_name(os.path.dirname(path) or ".", f".{os.path.basename(path)}.",
+                         ".fits.part")
     try:
         with fitsio.FITS(plain, "rw") as fits:
             for table in tables:
                 fits.write(table.data, extname=table.extname, header=list(table.header),
                            units=list(table.units) if table.units is not None else None)
-        with open(plain, "rb") as source, atomic_write(path, "wb", fsync=fsync,
-                                                       together=together) as target:
-            if name.lower().endswith(".gz"):
-                with gzip.GzipFile(filename=name[:-3], mode="wb", fileobj=target,
-                                   compresslevel=compresslevel) as packed:
-                    shutil.copyfileobj(source, packed, 1 << 20)
-                    packed.write(append)
-            else:
-                shutil.copyfileobj(source, target, 1 << 20)
-                target.write(append)
+        with open(plain, "rb") as stream:
+            return stream.read()
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(plain)
+
+
+def write_fits_bytes(path: str | os.PathLike, content: bytes, *, compresslevel: int = 6,
+                     fsync: bool = True, together: ReplaceTogether | None = None) -> None:
+    """Write a whole FITS file's bytes atomically, gzip-compressed when the name ends in ``.gz``.
+
+    Parameters are those of :func:`write_fits_tables`. The bytes go through
+    :func:`~iactcopy.atomicfile.atomic_write`: an existing file is replaced
+    only when the new one is complete.
+    """
+    path = os.fspath(path)
+    name = os.path.basename(path)
+    with atomic_write(path, "wb", fsync=fsync, together=together) as target:
+        if name.lower().endswith(".gz"):
+            with gzip.GzipFile(filename=name[:-3], mode="wb", fileobj=target,
+                               compresslevel=compresslevel, mtime=0) as packed:
+                packed.write(content)
+        else:
+            target.write(content)
 
 
 def _unused_name(folder: str, prefix: str, suffix: str) -> str:

@@ -1,12 +1,12 @@
-"""Index files read through a source, for fitsio: in place, or fetched into memory.
+"""Index files read through a source: in place, or fetched into memory.
 
-fitsio opens files only by name.  From a :class:`~iactcopy.store.sources.LocalSource`
-the file is opened where it is, exactly as before URLs were supported.  From a
-remote source the file is fetched (with the retries of
-:class:`~iactcopy.store.remote.FsspecSource`) into an anonymous in-memory
-file (:mod:`iactcopy.store.memoryfile`) that fitsio opens, removed as soon
-as the table is read: nothing is written beside the store or the local
-copy.  Messages name the URL, not the temporary.
+From a :class:`~iactcopy.store.sources.LocalSource` the file is read where
+it is.  From a remote source the file is fetched (with the retries of
+:class:`~iactcopy.store.remote.FsspecSource`) into memory; fitsio, which
+opens files only by name, then reads an anonymous in-memory file
+(:mod:`iactcopy.store.memoryfile`), removed as soon as the table is read:
+nothing is written beside the store or the local copy.  Messages name the
+URL, not the temporary.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from iactcopy.store.remote import FsspecSource, error_reason
 from iactcopy.store.sources import LocalSource, Source, UnsafePath, check_relpath
 
 if TYPE_CHECKING:
-    from iactcopy.store.indextables import IndexTable
+    from iactcopy.store.indexfile import IndexFile
 
 __all__ = ["fits_file", "has_index", "read_index"]
 
@@ -66,26 +66,34 @@ def fits_file(source: Source, relpath: str) -> Iterator[str]:
             raise renamed from err
 
 
-def read_index(source: Source, relpath: str, kind: str) -> IndexTable:
-    """Read the index table of *kind* in the file *relpath* of *source*.
+def read_index(source: Source, relpath: str, kind: str) -> IndexFile:
+    """Read the index file *relpath* of *source*, with its index tables of *kind*.
+
+    A remote file is fetched into memory; its bytes are kept, so that a copy
+    of it can be the very file the store serves.
 
     Returns
     -------
-    IndexTable
+    IndexFile
         With ``path`` the file's path, or its URL for a remote source.
 
     Raises
     ------
     UnsafePath, IndexTableError
-        As :func:`fits_file` and :meth:`IndexTable.read`.
+        As :func:`fits_file` and :meth:`IndexFile.read`.
     """
-    from iactcopy.store.indextables import IndexTable
+    from iactcopy.store.indexfile import IndexFile
 
-    with fits_file(source, relpath) as path:
-        table = IndexTable.read(path, kind)
-    if not isinstance(source, LocalSource):
-        table.path = _where(source, relpath)
-    return table
+    if isinstance(source, LocalSource):
+        return IndexFile.read(source.local_path(relpath), kind)
+    url = _where(source, relpath)
+    try:
+        data = source.read_bytes(relpath)
+    except FileNotFoundError as err:
+        raise IndexTableError(f'Index file "{url}" not found.') from err
+    except OSError as err:
+        raise IndexTableError(f'Index file "{url}" cannot be read: {error_reason(err)}.') from err
+    return IndexFile.from_bytes(data, kind, url)
 
 
 def has_index(source: Source, relpath: str, kind: str) -> bool:

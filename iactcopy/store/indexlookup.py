@@ -26,6 +26,7 @@ __all__ = [
     "check_index_table",
     "check_kind",
     "choose_table",
+    "choose_tables",
     "has_index_table",
 ]
 
@@ -153,6 +154,27 @@ def choose_table(tables: Sequence[TableHeader], kind: str, path: str) -> TableHe
         f'No {kind} index table in "{path}": no extension named {EXTNAMES[kind]}, none with '
         f"HDUCLAS1='INDEX' and HDUCLAS2='{kind}', and none with the column(s) {columns}"
         f"{without}. Tables in the file: {found or 'none'}.")
+
+
+def choose_tables(tables: Sequence[TableHeader], kind: str, path: str) -> list[TableHeader]:
+    """The index tables of `kind` among the tables of a file, in file order.
+
+    An OBS index is one table (:func:`choose_table`). An HDU index file may
+    hold several, one per event type (HAWC's stores: unnamed tables, each
+    with its ``EV_TYPE`` keyword, which gammapy reads one at a time): every
+    table with the columns of an HDU index belongs to it.
+
+    Raises
+    ------
+    IndexTableError
+        When no table fits, as :func:`choose_table`.
+    """
+    first = choose_table(tables, kind, path)
+    if kind != "HDU":
+        return [first]
+    signature = set(_SIGNATURE_COLUMNS[kind])
+    return [table for table in tables
+            if table is first or signature <= {name.upper() for name in table.columns}]
 
 
 def _check_is_file(path: str) -> None:

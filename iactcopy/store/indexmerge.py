@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,7 +20,10 @@ from iactcopy.store.indextables import _COMMENTARY, KEY_COLUMNS, IndexTable, _de
 from iactcopy.store.keysets import member
 from iactcopy.store.localupdate import MergeStats
 
-__all__ = ["merge_index"]
+if TYPE_CHECKING:
+    from iactcopy.store.indexfile import IndexFile
+
+__all__ = ["merge_index", "merge_index_file"]
 
 log = logging.getLogger(__name__)
 
@@ -36,21 +39,29 @@ def merge_index(local: IndexTable | None, remote: IndexTable, *, clobber: bool
 
     With ``clobber=True`` the remote rows of an observation replace all its
     local rows; with ``clobber=False`` local rows stay and remote rows whose
-    key is not local yet are added. The result is stably sorted by
-    ``OBS_ID``, local rows before remote rows of the same observation.
+    key is not local yet are added.
 
-    Columns are matched by name: local order first, then remote-only
-    columns. A column only one side has is filled on the other side's rows
-    with ``""`` (strings), NaN (floats), False (booleans) or, for integers,
-    the column's ``TNULL`` — when it has none, the smallest value of the
-    type (the largest for unsigned types), which is then recorded as its
-    ``TNULL`` so that FITS readers see an undefined value. An integer
+    Without a local table the result is the remote rows, in their order,
+    with their header and row bytes. Otherwise the local rows come first and
+    the added remote rows after them, each in their own order; when both
+    were in ascending ``OBS_ID`` order, the result is stably sorted by
+    ``OBS_ID``, so that a store kept in order stays in order. When the two
+    tables have the same columns in the same formats, the result keeps the
+    local table's header and the rows' bytes as read (nothing is converted).
+
+    Otherwise columns are matched by name: local order first, then
+    remote-only columns. A column only one side has is filled on the other
+    side's rows with ``""`` (strings), NaN (floats), False (booleans) or, for
+    integers, the column's ``TNULL`` — when it has none, the smallest value
+    of the type (the largest for unsigned types), which is then recorded as
+    its ``TNULL`` so that FITS readers see an undefined value. An integer
     column both sides have takes the remote's ``TNULL``, else the local's,
     passing over one that is a defined value of either side, and each
-    side's undefined values are carried over to it. String columns
-    are widened to the wider side; integer and float sides give a float
-    column (integers equal to ``TNULL`` become NaN). Header keywords and
-    column keywords come from the remote table, local-only ones are kept.
+    side's undefined values are carried over to it; an integer column that
+    needs no undefined value gets no ``TNULL``. String columns are widened
+    to the wider side; integer and float sides give a float column (integers
+    equal to ``TNULL`` become NaN). Header keywords and column keywords come
+    from the remote table, local-only ones are kept.
 
     Parameters
     ----------
@@ -79,10 +90,8 @@ def merge_index(local: IndexTable | None, remote: IndexTable, *, clobber: bool
     if local is not None and local.kind != remote.kind:
         raise ValueError(f"cannot merge an {remote.kind} index into an {local.kind} index")
     kind = remote.kind
-    base = local if local is not None else IndexTable(
-        kind, remote.data[:0], header=remote.header, column_keywords=remote.column_keywords,
-        path=remote.path)
-    local_keys, remote_keys = _row_keys(kind, base.data, remote.data)
+    base = local if local is not None else remote.select_rows(np.zeros(0, dtype=np.intp))
+    local_keys, remote_keys = _row_keys(kind, base, remote)
     local_first = _first_occurrences(local_keys, base, "local")
     remote_first = _first_occurrences(remote_keys, remote, "remote")
     local_obs, remote_obs = base.obs_ids, remote.obs_ids
@@ -95,28 +104,14 @@ def merge_index(local: IndexTable | None, remote: IndexTable, *, clobber: bool
         local_keep, remote_keep = local_first, remote_first & ~known
         removed, skipped = 0, int(known.sum())
     local_rows, remote_rows = np.flatnonzero(local_keep), np.flatnonzero(remote_keep)
-    order = np.argsort(np.concatenate([local_obs[local_rows], remote_obs[remote_rows]]),
-                       kind="stable")
-    position = np.empty(len(order), dtype=np.intp)
-    position[order] = np.arange(len(order))
-    local_position, remote_position = position[:len(local_rows)], position[len(local_rows):]
-
-    schema = _merged_schema(base, remote, local_rows, remote_rows)
-    merged = np.empty(len(order), dtype=np.dtype([(c.name, c.dtype) for c in schema]))
-    for column in schema:
-        # Scattering into a contiguous array, then one strided copy, beats
-        # scattering straight into the wide structured array.
-        target = np.empty(len(order), dtype=column.dtype)
-        for table, rows, where in ((base, local_rows, local_position),
-                                   (remote, remote_rows, remote_position)):
-            if column.name in table.columns:
-                source_null = table.column_keywords.get(column.name, {}).get("TNULL")
-                target[where] = column.convert(table.data[column.name][rows], source_null)
-            else:
-                target[where] = column.fill
-        merged[column.name] = target
-    table = IndexTable(kind, merged, header=_merged_header(base.header, remote.header),
-                       column_keywords={c.name: c.keywords for c in schema}, path=base.path)
+    if local is None:
+        table = remote.select_rows(remote_rows)
+    else:
+        order = _merged_order(local_obs, local_rows, remote_obs, remote_rows)
+        if _same_layout(base, remote):
+            table = _merged_records(base, remote, local_rows, remote_rows, order)
+        else:
+            table = _merged_columns(base, remote, local_rows, remote_rows, order)
     stats = MergeStats(remote_entries=len(remote),
                        local_entries=0 if local is None else len(local),
                        removed_local_rows=removed, skipped_remote_rows=skipped,
@@ -125,10 +120,103 @@ def merge_index(local: IndexTable | None, remote: IndexTable, *, clobber: bool
     return table, stats
 
 
-def _row_keys(kind: str, local: np.ndarray, remote: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def merge_index_file(local: IndexFile | None, remote: IndexFile, *, clobber: bool
+                     ) -> tuple[IndexFile, MergeStats]:
+    """Merge each index table of *remote* into the table of the same place in *local*.
+
+    Tables are paired in file order (an HDU index file may hold one table
+    per event type, each merged on its own, :func:`merge_index`); a remote
+    table beyond the local ones is added, a local table beyond the remote
+    ones is kept. The result has the local file's other HDUs, or the
+    remote's without a local file. The counts are summed over the tables.
+    """
+    if local is None:
+        merged = [merge_index(None, table, clobber=clobber) for table in remote.tables]
+        return remote.with_tables([table for table, _ in merged]), _summed(merged)
+    pairs = list(zip(local.tables, remote.tables))
+    merged = [merge_index(mine, theirs, clobber=clobber) for mine, theirs in pairs]
+    merged += [merge_index(None, theirs, clobber=clobber)
+               for theirs in remote.tables[len(pairs):]]
+    tables = [table for table, _ in merged] + local.tables[len(merged):]
+    stats = _summed(merged)
+    kept = sum(len(table) for table in local.tables[len(merged):])
+    return local.with_tables(tables), MergeStats(
+        stats.remote_entries, stats.local_entries + kept, stats.removed_local_rows,
+        stats.skipped_remote_rows, stats.duplicate_rows, stats.rows + kept)
+
+
+def _summed(merged: list[tuple[IndexTable, MergeStats]]) -> MergeStats:
+    fields = ("remote_entries", "local_entries", "removed_local_rows", "skipped_remote_rows",
+              "duplicate_rows", "rows")
+    return MergeStats(*(sum(getattr(stats, name) for _, stats in merged) for name in fields))
+
+
+def _merged_order(local_obs: np.ndarray, local_rows: np.ndarray, remote_obs: np.ndarray,
+                  remote_rows: np.ndarray) -> np.ndarray | None:
+    """How the kept local rows, then the kept remote rows, are ordered: None to keep them so.
+
+    Only stores whose both sides are in ascending OBS_ID order are sorted:
+    another order is the store's own and is kept.
+    """
+    if not (_ascending(local_obs[local_rows]) and _ascending(remote_obs[remote_rows])):
+        return None
+    return np.argsort(np.concatenate([local_obs[local_rows], remote_obs[remote_rows]]),
+                      kind="stable")
+
+
+def _ascending(values: np.ndarray) -> bool:
+    return bool(np.all(values[1:] >= values[:-1]))
+
+
+def _same_layout(local: IndexTable, remote: IndexTable) -> bool:
+    """Whether the rows of both tables are records of one layout, held as the same dtype."""
+    return (local.raw is not None and remote.raw is not None
+            and local.raw.layout == remote.raw.layout and local.data.dtype == remote.data.dtype)
+
+
+def _merged_records(local: IndexTable, remote: IndexTable, local_rows: np.ndarray,
+                    remote_rows: np.ndarray, order: np.ndarray | None) -> IndexTable:
+    """The merge of two tables of one layout: rows and records picked, the local header kept."""
+    data = np.concatenate([local.data[local_rows], remote.data[remote_rows]])
+    records = np.concatenate([local.raw.records[local_rows], remote.raw.records[remote_rows]])
+    if order is not None:
+        data, records = data[order], records[order]
+    return IndexTable(local.kind, data, header=local.header,
+                      column_keywords=local.column_keywords, path=local.path,
+                      raw=local.raw.with_records(records))
+
+
+def _merged_columns(base: IndexTable, remote: IndexTable, local_rows: np.ndarray,
+                    remote_rows: np.ndarray, order: np.ndarray | None) -> IndexTable:
+    """The merge of two tables whose columns differ: matched by name and converted."""
+    count = len(local_rows) + len(remote_rows)
+    order = np.arange(count) if order is None else order
+    position = np.empty(count, dtype=np.intp)
+    position[order] = np.arange(count)
+    local_position, remote_position = position[:len(local_rows)], position[len(local_rows):]
+    schema = _merged_schema(base, remote, local_rows, remote_rows)
+    merged = np.empty(count, dtype=np.dtype([(c.name, c.dtype) for c in schema]))
+    for column in schema:
+        # Scattering into a contiguous array, then one strided copy, beats
+        # scattering straight into the wide structured array.
+        target = np.empty(count, dtype=column.dtype)
+        for table, rows, where in ((base, local_rows, local_position),
+                                   (remote, remote_rows, remote_position)):
+            if column.name in table.columns:
+                source_null = table.column_keywords.get(column.name, {}).get("TNULL")
+                target[where] = column.convert(table.data[column.name][rows], source_null)
+            else:
+                target[where] = column.fill
+        merged[column.name] = target
+    return IndexTable(base.kind, merged, header=_merged_header(base.header, remote.header),
+                      column_keywords={c.name: c.keywords for c in schema}, path=base.path)
+
+
+def _row_keys(kind: str, local_table: IndexTable, remote_table: IndexTable
+              ) -> tuple[np.ndarray, np.ndarray]:
     """Give each row an int64 key, equal for rows with equal (normalised) key columns."""
-    obs = np.concatenate([np.asarray(local["OBS_ID"], dtype=np.int64),
-                          np.asarray(remote["OBS_ID"], dtype=np.int64)])
+    local, remote = local_table.data, remote_table.data
+    obs = np.concatenate([local_table.obs_ids, remote_table.obs_ids])
     if kind == "OBS":
         return obs[:len(local)], obs[len(local):]
     codes = [np.unique(obs, return_inverse=True)[1].reshape(-1)]
@@ -212,13 +300,17 @@ def _merged_schema(local: IndexTable, remote: IndexTable, local_rows: np.ndarray
         for table in sides:
             keywords.update(table.column_keywords.get(name, {}))
         kind = dtype.base.kind
+        # Rows of the other side are filled only where one side lacks the column.
+        filled = any(name not in table.columns and len(rows)
+                     for table, rows in ((local, local_rows), (remote, remote_rows)))
+        fill: Any = 0  # an integer column with nothing to fill
         if kind == "U":
             fill = ""
         elif kind == "f":
             fill = np.nan
         elif kind == "b":
             fill = False
-        else:
+        elif filled or "TNULL" in keywords:
             keywords["TNULL"] = _free_null(name, kept, dtype.base)
             fill = keywords["TNULL"]
         if kind not in ("i", "u"):

@@ -1,11 +1,14 @@
-"""HDU and OBS index tables: finding, reading, selecting and writing them.
+"""HDU and OBS index tables: reading, selecting and writing them.
 
 An index table is held as a numpy structured array (string columns as ``str``)
-with the header keywords worth carrying over.  Everything here works on whole
-columns: selection with :func:`numpy.isin`, and the file path of each HDU row
-(:func:`resolve_file_paths`) from its few distinct folders.  Merging two
-tables is in :mod:`iactcopy.store.indexmerge`; writing FITS files is in
-:mod:`iactcopy.store.fitswrite`.
+with the header keywords worth carrying over and, for a table read from a
+file, its rows and header cards as they were read (:mod:`iactcopy.store.fitsraw`),
+which it is written back from.  Everything here works on whole columns:
+selection with :func:`numpy.isin`, and the file path of each HDU row
+(:func:`resolve_file_paths`) from its few distinct folders.  Whole index
+files, which may hold several tables, are :mod:`iactcopy.store.indexfile`;
+merging two tables is in :mod:`iactcopy.store.indexmerge`; tables built in
+memory are written by :mod:`iactcopy.store.fitswrite`.
 
 astropy is deliberately not imported: it costs 0.3 s at start-up, and fitsio
 reads and writes these tables faster.
@@ -28,7 +31,8 @@ import numpy as np
 
 from iactcopy.atomicfile import ReplaceTogether
 from iactcopy.errors import IndexTableError
-from iactcopy.store.fitswrite import FitsTable, write_fits_tables
+from iactcopy.store.fitsraw import RawRows
+from iactcopy.store.fitswrite import FitsTable, render_fits_tables
 from iactcopy.store.indexlookup import (
     EXTNAMES,
     KINDS,
@@ -109,19 +113,28 @@ class IndexTable:
         array holds the values). Default: none.
     path : str, optional
         The file the table was read from; it names the table in messages.
+    raw : RawRows, optional
+        The rows as they were read, one record per row of `data`, with the
+        header they were read under: the table is then written from them,
+        byte for byte (:mod:`iactcopy.store.fitsraw`). Default: none, the
+        table is written from `data`, `header` and `column_keywords`.
 
     Raises
     ------
     IndexTableError
-        When a required column is missing or ``OBS_ID`` is not integer.
+        When a required column is missing or ``OBS_ID`` is neither integer
+        nor text.
     """
 
     def __init__(self, kind: str, data: np.ndarray, *, header: Iterable[Mapping] = (),
                  column_keywords: Mapping[str, Mapping[str, Any]] | None = None,
-                 path: str | os.PathLike | None = None):
+                 path: str | os.PathLike | None = None, raw: RawRows | None = None):
         self.kind = check_kind(kind)
         self.path = None if path is None else os.fspath(path)
         self.data = _as_str_columns(np.asarray(data))
+        if raw is not None and len(raw.records) != len(self.data):
+            raise ValueError(f"raw holds {len(raw.records)} rows, data {len(self.data)}")
+        self.raw = raw
         self.header = [dict(record) for record in header]
         keywords = column_keywords or {}
         self.column_keywords = {name: dict(keywords[name]) for name in self.columns
@@ -133,10 +146,10 @@ class IndexTable:
                 f"{self.kind} index needs {', '.join(REQUIRED_COLUMNS[self.kind])}. "
                 f"Columns present: {', '.join(self.columns) or '(none)'}.")
         obs_id = self.data.dtype["OBS_ID"]
-        if obs_id.kind not in "iu" or obs_id.shape:
+        if obs_id.kind not in "iuU" or obs_id.shape:
             raise IndexTableError(
                 f"Column OBS_ID of the {self._describe()} holds {_describe_dtype(obs_id)}; "
-                "observation IDs must be one integer per row.")
+                "observation IDs must be one integer (or one text) per row.")
 
     @classmethod
     def read(cls, path: str | os.PathLike, kind: str) -> IndexTable:
@@ -146,7 +159,9 @@ class IndexTable:
         case), else the one with ``HDUCLAS1='INDEX'`` and ``HDUCLAS2`` equal
         to `kind`, else the first whose columns fit (HDU: ``OBS_ID``,
         ``FILE_DIR`` and ``FILE_NAME``; OBS: ``OBS_ID`` without
-        ``FILE_NAME``).
+        ``FILE_NAME``). A file with several HDU tables (one per event type)
+        gives the first here; :class:`~iactcopy.store.indexfile.IndexFile`
+        holds them all.
 
         Parameters
         ----------
@@ -165,20 +180,27 @@ class IndexTable:
             When the file is missing, is not FITS, has no such table or the
             table lacks required columns.
         """
-        kind = check_kind(kind)
-        path = os.fspath(path)
-        with open_fits(path) as fits:
-            hdu = find_table(fits, kind, path)
-            try:
-                header = hdu.read_header()
-                data = hdu.read()
-            except OSError as err:
-                raise IndexTableError(
-                    f'Cannot read the {kind} index table of "{path}": {first_line(err)}. '
-                    "The file may be truncated or corrupt.") from err
+        from iactcopy.store.indexfile import IndexFile
+
+        return IndexFile.read(path, kind).tables[0]
+
+    @classmethod
+    def from_fitsio(cls, hdu: Any, kind: str, path: str, raw: RawRows | None = None
+                    ) -> IndexTable:
+        """The table of an open fitsio HDU (*path* names it in messages)."""
+        try:
+            header = hdu.read_header()
+            data = hdu.read()
+            if data is None:  # fitsio reads a table of no rows as None
+                data = np.zeros(0, dtype=hdu.get_rec_dtype()[0])
+        except (OSError, ValueError) as err:
+            raise IndexTableError(
+                f'Cannot read the {kind} index table of "{path}": {first_line(err)}. '
+                "The file may be truncated or corrupt.") from err
         records, column_keywords = _split_header(header, data.dtype)
         data = _canonical_required_names(data, kind)
-        return cls(kind, data, header=records, column_keywords=column_keywords, path=path)
+        return cls(kind, data, header=records, column_keywords=column_keywords, path=path,
+                   raw=raw)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -193,16 +215,16 @@ class IndexTable:
 
     @property
     def obs_ids(self) -> np.ndarray:
-        """The ``OBS_ID`` of every row, as int64 (repeated in an HDU index)."""
-        return np.asarray(self.data["OBS_ID"], dtype=np.int64)
+        """The ``OBS_ID`` of every row, as int64 (repeated in an HDU index).
 
-    @property
-    def base_dir(self) -> str:
-        """The GADF ``BASE_DIR`` header keyword, stripped, or ``""`` when absent."""
-        for record in self.header:
-            if record["name"].upper() == "BASE_DIR":
-                return str(record["value"] or "").strip()
-        return ""
+        A text ``OBS_ID`` (gammapy reads such stores) gives the integer it
+        spells, or for a text that spells none a stable negative number
+        derived from it (:func:`text_obs_ids`).
+        """
+        column = self.data["OBS_ID"]
+        if column.dtype.kind == "U":
+            return text_obs_ids(column)
+        return np.asarray(column, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -215,7 +237,7 @@ class IndexTable:
         """Return a new table with the rows whose ``OBS_ID`` is in `obs_ids`, in table order."""
         wanted = np.asarray(list(obs_ids) if not isinstance(obs_ids, np.ndarray) else obs_ids,
                             dtype=np.int64)
-        return self._with_data(self.data[member(self.obs_ids, wanted)])
+        return self.select_rows(member(self.obs_ids, wanted))
 
     def same_content(self, other: IndexTable | None) -> bool:
         """True when *other* holds the same columns, rows, keywords and units.
@@ -231,16 +253,20 @@ class IndexTable:
 
     def select_rows(self, rows: np.ndarray) -> IndexTable:
         """Return a new table with the rows picked by a boolean mask or an index array."""
-        return self._with_data(self.data[np.asarray(rows)])
+        rows = np.asarray(rows)
+        return type(self)(self.kind, self.data[rows], header=self.header,
+                          column_keywords=self.column_keywords, path=self.path,
+                          raw=None if self.raw is None else self.raw.select(rows))
 
     def write(self, path: str | os.PathLike | None = None, *, compresslevel: int = 6,
               together: ReplaceTogether | None = None) -> None:
-        """Write the table to a FITS file atomically.
+        """Write the table alone to a FITS file atomically.
 
-        The file holds an empty primary HDU and the table, named
-        ``HDU_INDEX`` or ``OBS_INDEX`` with the GADF class keywords, the
-        carried header keywords and the column units. A name ending in
-        ``.gz`` gives a gzip-compressed file.
+        A table read from a file keeps that file's header cards and row bytes
+        (:mod:`iactcopy.store.fitsraw`); one built in memory gets an empty
+        primary HDU and a table named ``HDU_INDEX`` or ``OBS_INDEX`` with the
+        GADF class keywords, the carried header keywords and the column
+        units. A name ending in ``.gz`` gives a gzip-compressed file.
 
         Parameters
         ----------
@@ -259,11 +285,25 @@ class IndexTable:
         OSError
             When the file cannot be written; an existing file is then unchanged.
         """
+        from iactcopy.store.indexfile import IndexFile
+
         target = self.path if path is None else os.fspath(path)
         if target is None:
             raise ValueError("IndexTable.write() needs a path: this table was not read from a file")
-        write_fits_tables(target, [self.to_fits_table()], compresslevel=compresslevel,
-                          together=together)
+        IndexFile(self.kind, [self], path=target).write(target, compresslevel=compresslevel,
+                                                        together=together)
+
+    def hdu_bytes(self, target: str) -> bytes:
+        """The table as one FITS extension, header and data, in whole blocks.
+
+        From the rows and header as read where the table has them, else
+        rendered by fitsio beside *target*, the file it is for.
+        """
+        if self.raw is not None:
+            return self.raw.render()
+        from iactcopy.store.fitsraw import split_hdus
+
+        return split_hdus(render_fits_tables([self.to_fits_table()], target))[1].to_bytes()
 
     def to_fits_table(self) -> FitsTable:
         """Return the table with its full header, ready for :func:`.write_fits_tables`."""
@@ -284,10 +324,6 @@ class IndexTable:
         header.extend(record for record in self.header if not _is_structural(record["name"]))
         units = [str(self.column_keywords.get(name, {}).get("TUNIT", "")) for name in self.columns]
         return FitsTable(_fits_ready(self.data), EXTNAMES[self.kind], header, units)
-
-    def _with_data(self, data: np.ndarray) -> IndexTable:
-        return type(self)(self.kind, data, header=self.header,
-                          column_keywords=self.column_keywords, path=self.path)
 
     def _describe(self) -> str:
         where = f'"{self.path}"' if self.path else "(not from a file)"
@@ -433,11 +469,12 @@ def _describe_dtype(dtype: np.dtype) -> str:
 def resolve_file_paths(table: IndexTable, *, index_dir: str = "") -> tuple[np.ndarray, np.ndarray]:
     """Return, per HDU row, the path of its file and whether that path is unsafe.
 
-    Paths follow GADF: ``BASE_DIR/FILE_DIR/FILE_NAME`` with blanks stripped,
-    where an empty ``FILE_DIR``, ``"."`` or ``"./"`` means the index folder
-    itself, and an absolute ``FILE_DIR`` replaces the prefix. An absolute
-    ``BASE_DIR`` that lies inside the folder of the index file is made
-    relative to it.
+    Paths are resolved as gammapy resolves them: ``FILE_DIR/FILE_NAME``
+    with blanks stripped, relative to the folder of the index file, where an
+    empty ``FILE_DIR``, ``"."`` or ``"./"`` means that folder itself. The
+    GADF ``BASE_DIR`` keyword is ignored: gammapy writes the absolute folder
+    of the store it wrote there, which is stale as soon as the store is
+    copied, and ignores it when reading.
 
     Parameters
     ----------
@@ -465,12 +502,6 @@ def resolve_file_paths(table: IndexTable, *, index_dir: str = "") -> tuple[np.nd
     """
     if table.kind != "HDU":
         raise ValueError(f"resolve_file_paths needs an HDU index table, not {table.kind}")
-    base_dir = table.base_dir
-    if posixpath.isabs(base_dir) and table.path:
-        folder = os.path.abspath(os.path.dirname(table.path))
-        with contextlib.suppress(ValueError):
-            if os.path.commonpath([folder, os.path.normpath(base_dir)]) == folder:
-                base_dir = os.path.relpath(os.path.normpath(base_dir), folder)
     names = np.char.strip(np.asarray(table.data["FILE_NAME"], dtype=str))
     raw_dirs, dir_codes = np.unique(table.data["FILE_DIR"], return_inverse=True)
     dir_codes = dir_codes.reshape(-1)
@@ -478,7 +509,7 @@ def resolve_file_paths(table: IndexTable, *, index_dir: str = "") -> tuple[np.nd
     prefixes = []
     unsafe_dirs = []
     for raw in raw_dirs:
-        folder = posixpath.normpath(posixpath.join(index_dir, base_dir, str(raw).strip()))
+        folder = posixpath.normpath(posixpath.join(index_dir, str(raw).strip()))
         prefixes.append("" if folder == "." else folder + "/")
         unsafe_dirs.append(_leaves_root(folder))
     prefix_array = np.asarray(prefixes, dtype=str) if prefixes else np.zeros(0, dtype="U1")
@@ -497,6 +528,28 @@ def resolve_file_paths(table: IndexTable, *, index_dir: str = "") -> tuple[np.nd
         paths = np.where(empty, "", paths)
         unsafe[empty] = False
     return paths, unsafe
+
+
+def text_obs_ids(column: np.ndarray) -> np.ndarray:
+    """Observation IDs of a text ``OBS_ID`` column, as int64.
+
+    A text that spells an integer gives that integer, so that run lists of
+    numbers select such rows; any other text a negative number taken from
+    its SHA-256 digest, the same in every table and every run.
+    """
+    distinct, inverse = np.unique(np.char.strip(column), return_inverse=True)
+    numbers = np.empty(len(distinct), dtype=np.int64)
+    for number, text in enumerate(distinct.tolist()):
+        numbers[number] = _text_obs_id(text)
+    return numbers[inverse.reshape(-1)]
+
+
+def _text_obs_id(text: str) -> int:
+    if re.fullmatch(r"[+-]?[0-9]{1,18}", text):
+        return int(text)
+    import hashlib
+
+    return -1 - (int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 2)
 
 
 def _leaves_root(path: str) -> bool:

@@ -28,7 +28,8 @@ import numpy as np
 from iactcopy.atomicfile import ReplaceTogether, leftover_temporaries
 from iactcopy.errors import DataStoreError
 from iactcopy.store.datastore import Selection
-from iactcopy.store.indexmerge import merge_index
+from iactcopy.store.indexfile import IndexFile
+from iactcopy.store.indexmerge import merge_index_file
 from iactcopy.store.indextables import IndexTable, resolve_file_paths
 from iactcopy.store.keysets import difference, intersection, member, unique
 from iactcopy.store.layout import (
@@ -38,6 +39,7 @@ from iactcopy.store.layout import (
 )
 from iactcopy.store.localupdate import LocalUpdate
 from iactcopy.store.master import MasterIndex, Production
+from iactcopy.store.productionstats import local_statistics
 from iactcopy.store.rerunstamp import local_state
 from iactcopy.store.runlist import id_list
 from iactcopy.store.storelock import store_lock
@@ -68,19 +70,22 @@ def check_local_store(outpath: str, production: Production, *,
     Raises
     ------
     DataStoreError
-        When ``outpath`` is not a folder, lies in the remote store, or a
-        local master or index exists but cannot be read.
+        When ``outpath`` is not a folder, lies in the remote store, a local
+        master or index exists but cannot be read, or another production
+        of the local master has an index file of the same name (its rows
+        would be merged with this one's: docs/differences.rst, "Faithful
+        indexes").
     """
     check_outpath(outpath, remote_root)
     master, hdu, obs = local_paths(outpath, production)
     if os.path.exists(master):
-        MasterIndex.read(master)
+        _check_no_shared_index(MasterIndex.read(master), production)
     for path, kind in ((hdu, "HDU"), (obs, "OBS")):
         if os.path.exists(path):
-            IndexTable.read(path, kind)
+            IndexFile.read(path, kind)
 
 
-def update_local_store(outpath: str, selection: Selection, complete: np.ndarray, *,
+def update_local_store(outpath: str, selection: Selection, complete: list[np.ndarray], *,
                        clobber: bool, remote_master: MasterIndex) -> LocalUpdate:
     """Merge the complete observations into the local indexes and master file.
 
@@ -90,8 +95,9 @@ def update_local_store(outpath: str, selection: Selection, complete: np.ndarray,
         The local store folder.
     selection : Selection
         The remote rows that were to be copied.
-    complete : numpy.ndarray of int
-        The observations whose files all arrived.
+    complete : list of numpy.ndarray of int
+        Per remote HDU table, the observations whose files in it all arrived
+        (:meth:`Selection.complete`).
     clobber : bool
         Whether remote rows replace the local rows of their observation.
     remote_master : MasterIndex
@@ -100,6 +106,9 @@ def update_local_store(outpath: str, selection: Selection, complete: np.ndarray,
     Returns
     -------
     LocalUpdate
+        With, in ``dropped``, every row that was in the local indexes and is
+        not any more because the file it names is gone (or it had no partner
+        in the other index).
 
     Raises
     ------
@@ -110,30 +119,33 @@ def update_local_store(outpath: str, selection: Selection, complete: np.ndarray,
     production = selection.production
     master_path, hdu_path, obs_path = local_paths(outpath, production)
     update = LocalUpdate(hdu_path, obs_path)
+    indexed = unique(np.concatenate([np.zeros(0, dtype=np.int64), *complete]))
     with store_lock(outpath), _as_store_error(outpath):
         _remove_stale_temporaries((master_path, hdu_path, obs_path))
         local_hdu = _read_if_present(hdu_path, "HDU")
         local_obs = _read_if_present(obs_path, "OBS")
-        if local_hdu is None and not len(complete):
+        if local_hdu is None and not len(indexed):
             return update
-        hdu, update.hdu_stats = merge_index(local_hdu, selection.hdu.select(complete),
-                                            clobber=clobber)
-        obs, update.obs_stats = merge_index(local_obs, selection.obs.select(complete),
-                                            clobber=clobber)
-        hdu, files = _present_rows(hdu, outpath, production)
-        hdu, obs = _in_both(hdu, obs)
+        hdu, update.hdu_stats = merge_index_file(local_hdu, selection.hdu.select_each(complete),
+                                                 clobber=clobber)
+        obs, update.obs_stats = merge_index_file(local_obs, selection.obs.select(indexed),
+                                                 clobber=clobber)
+        listed = hdu.obs_ids
+        hdu, files, update.dropped = _present_rows(hdu, outpath, production)
+        hdu, obs = _in_both(hdu, obs, update.dropped, before=listed)
         written = 0
         # The HDU and OBS index must list the same observations: an error
         # while writing one of them must leave the other unchanged too.
         with ReplaceTogether() as together:
             # An unchanged index is not rewritten: a no-op rerun writes nothing.
             for table, local, path in ((hdu, local_hdu, hdu_path), (obs, local_obs, obs_path)):
-                if not table.same_content(local):
+                if not table.same_content(local, path):
                     os.makedirs(os.path.dirname(path), exist_ok=True)
                     table.write(path, together=together)
                     written += 1
-            update.master_entries = _update_master(master_path, production, remote_master,
-                                                   together)
+            statistics = local_statistics(production.extras, obs, outpath, files)
+            update.master_entries = _update_master(master_path, production, statistics,
+                                                   remote_master, together)
         if not written and dict(update.master_entries)[production.name] == "Available":
             # Still under the lock: these are the bytes that were merged.
             update.unchanged = local_state((master_path, hdu_path, obs_path), files)
@@ -165,47 +177,93 @@ def _as_store_error(outpath: str, what: str | None = None) -> Iterator[None]:
         raise DataStoreError(f"{what}{where}: {err.strerror or err}.") from err
 
 
-def _in_both(hdu: IndexTable, obs: IndexTable) -> tuple[IndexTable, IndexTable]:
-    """Keep only the observations that both tables list.
+def _check_no_shared_index(master: MasterIndex, production: Production) -> None:
+    """Refuse a production whose index files are those of another production of *master*."""
+    mine = {posixpath.normpath(production.hduindx), posixpath.normpath(production.obsindx)}
+    for other in master.productions:
+        if other.name == production.name:
+            continue
+        shared = mine & {posixpath.normpath(other.hduindx), posixpath.normpath(other.obsindx)}
+        if shared:
+            raise DataStoreError(
+                f'Production "{production.name}" cannot be copied into "{master.path}": its '
+                f'index file "{sorted(shared)[0]}" is that of production "{other.name}" '
+                "there, whose rows it would change. Copy it into another outpath.")
+
+
+def _in_both(hdu: IndexFile, obs: IndexFile, dropped: list[str], *, before: np.ndarray
+             ) -> tuple[IndexFile, IndexFile]:
+    """Keep only the observations that both indexes list; name each dropped one in *dropped*.
+
+    An observation of *before* (the HDU index before its missing files were
+    left out) has been named already, and leaves the OBS index without
+    another line.
 
     The OBS index must list exactly the observations of the HDU index
-    (contract §2), also when a local OBS index had lost rows.
+    (contract §2), also when a local OBS index had lost rows; the HDU index
+    may hold several tables, and the OBS index lists the observations that
+    any of them holds.
     """
-    both = intersection(hdu.obs_ids, obs.obs_ids)
-    orphans = difference(hdu.obs_ids, both)
-    if len(orphans):
-        log.warning("%d observation(s) of the local HDU index have no row in the local OBS "
-                    "index and are left out of the local indexes: %s", len(orphans),
-                    id_list(orphans))
-        hdu = hdu.select(both)
-    return hdu, obs.select(both)
+    hdu_ids, obs_ids = unique(hdu.obs_ids), unique(obs.obs_ids)
+    both = intersection(hdu_ids, obs_ids)
+    for ids, what in ((difference(hdu_ids, both), "HDU index rows of observation(s) {} "
+                       "have no row in the OBS index"),
+                      (difference(obs_ids, unique(np.concatenate([both, before]))),
+                       "OBS index rows of observation(s) {} have "
+                       "no row in the HDU index")):
+        if len(ids):
+            dropped.append(what.format(id_list(ids)) + " and are left out")
+            log.warning("%s", dropped[-1])
+    return hdu.select(both), obs.select(both)
 
 
-def _read_if_present(path: str, kind: str) -> IndexTable | None:
-    return IndexTable.read(path, kind) if os.path.exists(path) else None
+def _read_if_present(path: str, kind: str) -> IndexFile | None:
+    return IndexFile.read(path, kind) if os.path.exists(path) else None
 
 
-def _present_rows(hdu: IndexTable, outpath: str, production: Production
-                  ) -> tuple[IndexTable, list[str]]:
-    """The rows of *hdu* whose file is present locally, and those files.
+def _present_rows(hdu: IndexFile, outpath: str, production: Production
+                  ) -> tuple[IndexFile, list[str], list[str]]:
+    """The rows of *hdu* whose file is present locally, those files, and the rows dropped.
 
-    The other rows are dropped, with a warning.  A row with an empty
-    FILE_NAME names no file at all: it goes too, since every row of the
-    local index must point to a complete file (contract §2) and a reader
-    such as gammapy fails on it.
+    A row with an empty FILE_NAME names no file at all: it goes, with a
+    warning, since every row of the local index must point to a complete
+    file (contract §2) and a reader such as gammapy fails on it.  A row
+    whose file is not present (it was removed, or the row was in a local
+    index whose files are gone) goes too, and is named in the list of rows
+    dropped: no row leaves a local index without a word.
     """
     index_dir = posixpath.dirname(production.hduindx)
-    files, unsafe = resolve_file_paths(hdu, index_dir=index_dir)
-    distinct = unique(files[(files != "") & ~unsafe])
-    present = np.asarray([os.path.isfile(os.path.join(outpath, f)) for f in distinct.tolist()],
-                         dtype=bool)
-    keep = ~unsafe & member(files, distinct[present])
-    dropped = int((~keep).sum())
-    if dropped:
-        log.warning("%d local HDU index row(s) name no file or a file that is not present "
-                    "locally; they are left out of the local index", dropped)
-        hdu = hdu.select_rows(keep)
-    return hdu, distinct[present].tolist()
+    tables, present_files, dropped = [], set(), []
+    for table in hdu.tables:
+        files, unsafe = resolve_file_paths(table, index_dir=index_dir)
+        distinct = unique(files[(files != "") & ~unsafe])
+        present = np.asarray([os.path.isfile(os.path.join(outpath, f))
+                              for f in distinct.tolist()], dtype=bool)
+        keep = ~unsafe & member(files, distinct[present])
+        nameless = files == ""
+        if nameless.any():
+            log.warning("%d local HDU index row(s) name no file (an empty FILE_NAME); they are "
+                        "left out of the local index", int(nameless.sum()))
+        gone = np.flatnonzero(~keep & ~nameless)
+        if len(gone):
+            dropped.extend(_gone_rows(table, files, gone))
+            log.warning("%d local HDU index row(s) name a file that is not present locally; "
+                        "they are left out of the local index", len(gone))
+        tables.append(table if keep.all() else table.select_rows(keep))
+        present_files.update(distinct[present].tolist())
+    return hdu.with_tables(tables), sorted(present_files), dropped
+
+
+def _gone_rows(table: IndexTable, files: np.ndarray, rows: np.ndarray) -> list[str]:
+    """One line per observation and file of the *rows* left out, naming their HDU types."""
+    types: dict[tuple[int, str], list[str]] = {}
+    obs_ids = table.obs_ids[rows].tolist()
+    hdu_types = np.char.strip(table.data["HDU_TYPE"][rows].astype(str)).tolist()
+    for obs_id, path, hdu_type in zip(obs_ids, files[rows].tolist(), hdu_types):
+        types.setdefault((obs_id, path), []).append(hdu_type)
+    return [f'HDU index rows of observation {obs_id} ({", ".join(names)}) are left out: '
+            f'their file "{path}" is not present locally'
+            for (obs_id, path), names in types.items()]
 
 
 def _remove_stale_temporaries(paths: tuple[str, ...]) -> None:
@@ -225,10 +283,10 @@ def _remove_stale_temporaries(paths: tuple[str, ...]) -> None:
                         err.strerror or err)
 
 
-def _update_master(path: str, production: Production, remote: MasterIndex,
-                   together: ReplaceTogether) -> list[tuple[str, str]]:
+def _update_master(path: str, production: Production, statistics: dict,
+                   remote: MasterIndex, together: ReplaceTogether) -> list[tuple[str, str]]:
     entry = {"name": production.name, "hduindx": production.hduindx,
-             "obsindx": production.obsindx, **production.extras}
+             "obsindx": production.obsindx, **statistics}
     if os.path.exists(path):
         master = MasterIndex.read(path)
         status = "Updated" if production.name in master else "Added"

@@ -74,6 +74,9 @@ class LocalUpdate:
     unchanged : LocalState or None
         When nothing was written, the local files as they were read (for
         the stamp of a run with nothing to do); else None.
+    dropped : list of str
+        Each row (or group of rows) that was in a local index and was left
+        out, and why; a run that drops any ends with exit status 3.
     """
 
     hdu_path: str
@@ -82,3 +85,4 @@ class LocalUpdate:
     obs_stats: MergeStats | None = None
     master_entries: list[tuple[str, str]] = field(default_factory=list)
     unchanged: LocalState | None = None
+    dropped: list[str] = field(default_factory=list)

@@ -100,7 +100,8 @@ class csiactcopy(Application):
 
     @property
     def exit_status(self) -> int:
-        return 0 if self.report.complete else 3
+        dropped = self.update is not None and self.update.dropped
+        return 0 if self.report.complete and not dropped else 3
 
     def process(self) -> None:
         settings = self._settings()
@@ -150,7 +151,7 @@ class csiactcopy(Application):
             self.report = self._copy(plan, store.source, settings)
             self.log.header1(TERSE, "Updating index files")
             complete = self._complete(selection)
-            self._indexed = len(complete)
+            self._indexed = len(set().union(*(ids.tolist() for ids in complete)))
             with self._timed("index_update"):
                 self.update = update_local_store(settings.outpath, selection, complete,
                                                  clobber=settings.clobber,
@@ -235,8 +236,9 @@ class csiactcopy(Application):
         finally:
             self.timings[phase] = time.perf_counter() - start
 
-    def _complete(self, selection: Selection) -> np.ndarray:
-        """The observations to index: none of their files missing, refused, failed or kept.
+    def _complete(self, selection: Selection) -> list[np.ndarray]:
+        """Per HDU table, the observations to index: none of their files missing, refused,
+        failed or kept.
 
         A differing local file kept with clobber=no may be a truncated one, so
         an observation not indexed yet is not indexed on its strength; one
@@ -363,6 +365,7 @@ class csiactcopy(Application):
         entries = self.update.master_entries if self.update else []
         self.log.value(NORMAL, "Local configs", len(entries))
         self._warn_problems(report)
+        self._warn_dropped(self.update.dropped if self.update else [])
         if report.kept:
             self.warn(f"{len(report.kept)} local file(s) differ from the remote ones and "
                        "were kept (clobber=no); use clobber=yes to replace them")
@@ -393,6 +396,14 @@ class csiactcopy(Application):
         if len(problems) > _MAX_ON_STDERR:
             lines.append(f"  and {len(problems) - _MAX_ON_STDERR} more (see the log)")
         sys.stderr.write("".join(line + "\n" for line in lines))
+
+    def _warn_dropped(self, dropped: list[str]) -> None:
+        """Name every row that left a local index: nothing leaves one without a word."""
+        for number, text in enumerate(dropped):
+            self.warn(text, stderr=number < _MAX_ON_STDERR)
+        if len(dropped) > _MAX_ON_STDERR:
+            sys.stderr.write(f"WARNING: {len(dropped) - _MAX_ON_STDERR} more rows were left out "
+                             "of the local indexes (see the log)\n")
 
     def _log_files(self, plan: CopyPlan) -> None:
         outcomes = {path: (outcome, reason)
