@@ -106,7 +106,15 @@ def install(plan: dict) -> None:
     POINTS = _Points(plan)
 
     from iactcopy import atomicfile
-    from iactcopy.store import fitswrite, indextables, localstore, partfiles, sources, transfer
+    from iactcopy.store import (
+        fitswrite,
+        indexfile,
+        indextables,
+        localstore,
+        partfiles,
+        sources,
+        transfer,
+    )
 
     # -- copying ------------------------------------------------------------
     _wrap(sources.LocalSource, "info", "plan.info")
@@ -140,7 +148,7 @@ def install(plan: dict) -> None:
             yield
 
     localstore.store_lock = store_lock
-    _wrap(localstore, "merge_index", "index.merge")
+    _wrap(localstore, "merge_index_file", "index.merge")
     _wrap(indextables.fitsio, "FITS", "fits.open")
     real_atomic = atomicfile.atomic_write
 
@@ -170,6 +178,7 @@ def install(plan: dict) -> None:
 
     atomicfile.atomic_write = atomic_write
     fitswrite.atomic_write = atomic_write
+    indexfile.atomic_write = atomic_write
     atomicfile.os = _ModuleProxy(os, fsync=os.fsync)
     _wrap(atomicfile.os, "fsync", "fsync")
     _wrap(atomicfile.ReplaceTogether, "commit", "index.commit")

