@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 
-# typing itself is not imported: ``import iactcopy`` stays a few microseconds.
+# Not typing's TYPE_CHECKING: typing itself would be imported for it.
 TYPE_CHECKING = False
 
 __version__ = "0.1.0"

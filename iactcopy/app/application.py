@@ -15,6 +15,11 @@ Construction forms, as in ctools:
   ``@``, no trailing ``+``/``-``) is taken for the program name and ignored,
   so both ``Tool(sys.argv)`` and ``Tool(['datapath=/x'])`` work.
 * ``Tool(name=value, ...)`` sets parameters as from Python; no log file.
+
+A tool of another package subclasses :class:`Application` as iactcopy's own
+do: it sets ``name``, ``package`` and ``version``, ships ``<name>.par``
+beside its module (:meth:`Application.par_folders`), and needs no
+``PFILES`` setting (docs/writing_tools.rst).
 """
 
 from __future__ import annotations
