@@ -30,7 +30,7 @@ sysdeps:
 	  echo "warning: openssh-server or rsync could not be installed: the sftp tests will be skipped"
 
 lint: $(STAMP)
-	$(BIN)/ruff check iactcopy tests benchmarks
+	$(BIN)/ruff check iactcopy tests benchmarks examples
 
 test: $(STAMP) sysdeps lint docs
 	$(BIN)/python -m pytest -q

@@ -14,7 +14,9 @@ __all__ = [
     "IactcopyError",
     "ParameterError",
     "ParFileError",
+    "ParFileNotFound",
     "UsageError",
+    "InstallationError",
     "DataStoreError",
     "RunListError",
     "IndexTableError",
@@ -55,10 +57,42 @@ class ParFileError(IactcopyError, ValueError):
         super().__init__(f"While reading {source!r}: " + "; ".join(lines))
 
 
+class ParFileNotFound(ParameterError):
+    """No ``<tool>.par`` in any folder searched.
+
+    Typed as a tool name (``iactpar list nosuch``), it is the user's mistake
+    (status 2); a tool that cannot find its own file turns it into an
+    :class:`InstallationError`.
+
+    Parameters
+    ----------
+    tool : str
+        The tool name.
+    folders : list of str
+        The folders searched, in order.
+    """
+
+    def __init__(self, tool: str, folders: list[str]):
+        self.tool = tool
+        self.folders = list(folders)
+        super().__init__(f'parameter file "{tool}.par" not found '
+                         f"(searched: {', '.join(self.folders) or 'no folder'})")
+
+
 class UsageError(IactcopyError, ValueError):
     """An invalid command line."""
 
     exit_status = 2
+
+
+class InstallationError(IactcopyError):
+    """A tool whose own files (its defining ``.par`` file, its code) are missing or broken.
+
+    Not the user's typing but the tool's installation: exit status 1, and a
+    message that says which file was looked for where.
+    """
+
+    exit_status = 1
 
 
 class DataStoreError(IactcopyError, OSError):

@@ -15,32 +15,34 @@ Construction forms, as in ctools:
   ``@``, no trailing ``+``/``-``) is taken for the program name and ignored,
   so both ``Tool(sys.argv)`` and ``Tool(['datapath=/x'])`` work.
 * ``Tool(name=value, ...)`` sets parameters as from Python; no log file.
+
+A tool of another package subclasses :class:`Application` as iactcopy's own
+do: it sets ``name``, ``package`` and ``version``, ships ``<name>.par``
+beside its module (:meth:`Application.par_folders`), and needs no
+``PFILES`` setting (docs/writing_tools.rst).
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Callable, ClassVar
 
 from iactcopy import __version__
 from iactcopy.app.formatting import header_lines, parformat
+from iactcopy.app.libraryrecords import records_to
 from iactcopy.app.logger import TERSE, Logger, LogHandler
-from iactcopy.errors import IactcopyError
+from iactcopy.errors import IactcopyError, InstallationError, ParFileError, ParFileNotFound
 from iactcopy.params.cmdline import apply_arguments
 from iactcopy.params.envexpand import expand
-from iactcopy.params.parameters import Parameter, ParameterSet, ValueSource
-from iactcopy.params.pfiles import load_parameters, save_learned
+from iactcopy.params.parameters import Parameter, ParameterSet, Prompter, ValueSource
+from iactcopy.params.pfiles import SearchPath, load_parameters, read_definition, save_learned
 from iactcopy.params.prompting import StreamPrompter
 
 __all__ = ["Application", "is_argument"]
-
-#: The Python logger of the layers below the application (data store, transfer).
-_LIBRARY_LOGGER = "iactcopy"
 
 
 def is_argument(item: str) -> bool:
@@ -69,6 +71,10 @@ class Application:
     name: ClassVar[str] = ""
     #: One paragraph for ``--help``.
     description: ClassVar[str] = ""
+    #: The package the tool belongs to, named in the log banner, ``--version`` and ``--help``.
+    package: ClassVar[str] = "iactcopy"
+    #: The version of that package.
+    version: ClassVar[str] = __version__
     #: How many run() calls are in progress in this process, for ``str(app)``.
     _running: ClassVar[int] = 0
 
@@ -82,8 +88,8 @@ class Application:
         self.log = Logger()
         #: The command-line form's program name and arguments, for ``str(app)``.
         self._argv: list[str] | None = None
-        self._pars: ParameterSet = load_parameters(
-            self.name, prompter=StreamPrompter(), warn=self.warn)
+        self._pars: ParameterSet = self.load_parameter_set(
+            prompter=StreamPrompter(), warn=self.warn)
         for key, value in values.items():
             self[key] = value
         if argv is not None:
@@ -94,6 +100,89 @@ class Application:
             self._argv = [command, *(item.strip() for item in items)]
             apply_arguments(self._pars, items)
             self.logFileOpen()
+
+    # -- where the parameter file is -------------------------------------------
+    @classmethod
+    def par_folders(cls) -> tuple[str, ...]:
+        """The folders beside the tool's code where its ``.par`` file is looked for.
+
+        The folder of the module that defines the class, its ``par/``
+        subfolder, then the ``par/`` folder of each package that encloses the
+        module, innermost first.  A package that ships ``<name>.par`` in one
+        of them needs no ``PFILES`` setting; ``PFILES`` is searched first all
+        the same, so a user can still put a definition of their own ahead.
+        """
+        module = sys.modules.get(cls.__module__)
+        path = getattr(module, "__file__", None)
+        if not path:
+            return ()
+        folder = os.path.dirname(os.path.abspath(path))
+        folders = [folder, os.path.join(folder, "par")]
+        parts = cls.__module__.split(".")
+        for depth in range(len(parts) - 1, 0, -1):
+            package = sys.modules.get(".".join(parts[:depth]))
+            folders += [os.path.join(os.path.abspath(entry), "par")
+                        for entry in getattr(package, "__path__", ())]
+        return tuple(dict.fromkeys(folders))
+
+    @classmethod
+    def search_path(cls, environ: Mapping[str, str] | None = None) -> SearchPath:
+        """Where the tool's ``.par`` files are looked for.
+
+        ``PFILES`` (user, then system folders), then :meth:`par_folders`,
+        then iactcopy's own ``par/``.  Learned values go to the first
+        writable user folder, as for every tool.
+        """
+        return SearchPath.from_environment(environ, tool_folders=cls.par_folders())
+
+    @classmethod
+    def load_parameter_set(cls, *, prompter: Prompter | None = None,
+                           warn: Callable[[str], None] | None = None) -> ParameterSet:
+        """Load the tool's parameters through :meth:`search_path`, with the values it learned.
+
+        Raises
+        ------
+        InstallationError
+            When the defining ``.par`` file is missing, unreadable or broken.
+        """
+        with cls._installation():
+            return load_parameters(cls.name, search=cls.search_path(), prompter=prompter,
+                                   warn=warn)
+
+    @classmethod
+    def definition(cls) -> ParameterSet:
+        """The parameters the tool's defining ``.par`` file gives, with its defaults.
+
+        What ``--help`` shows: no learned value, no prompter.  The file is
+        ``definition().layout.source``.
+
+        Raises
+        ------
+        InstallationError
+            When the defining ``.par`` file is missing, unreadable or broken.
+        """
+        search = cls.search_path()
+        with cls._installation():
+            path = search.defining_file(cls.name)
+            if path is None:
+                raise ParFileNotFound(cls.name, [*search.user, *search.system])
+            layout, parameters = read_definition(path)
+        return ParameterSet(cls.name, parameters, layout)
+
+    @classmethod
+    @contextlib.contextmanager
+    def _installation(cls) -> Iterator[None]:
+        # A tool that cannot find or read its own file is not the user's
+        # mistake (status 2) but its installation's: status 1, with the
+        # file and the folders searched.
+        try:
+            yield
+        except (ParFileNotFound, ParFileError) as err:
+            raise InstallationError(f"the tool {cls.name} ({cls.package} {cls.version}) is not "
+                                    f"installed properly: {err}; reinstall {cls.package}") from err
+        except OSError as err:
+            raise InstallationError(f"the tool {cls.name} ({cls.package} {cls.version}) cannot "
+                                    f"read its parameter file: {err}") from err
 
     # -- parameters -------------------------------------------------------
     def __getitem__(self, name: str | int) -> Parameter:
@@ -170,7 +259,7 @@ class Application:
                                 f"{err.strerror or err}") from err
         if self.debug:
             self.log.echo = sys.stdout
-        self.log.banner(self.name, __version__)
+        self.log.banner(self.name, self.version, self.package)
         for message in self._pending_warnings:
             self.log.string(TERSE, f"WARNING: {message}")
         self._pending_warnings.clear()
@@ -208,19 +297,13 @@ class Application:
         self.log.chatter = self.chatter
         if self.debug:
             self.log.echo = sys.stdout
-        library = logging.getLogger(_LIBRARY_LOGGER)
-        handler = LogHandler(self.log)
-        library.addHandler(handler)
-        previous_level = library.level
-        library.setLevel(logging.DEBUG)
         Application._running += 1
         try:
-            self.process()
+            with records_to(LogHandler(self.log)):
+                self.process()
         finally:
             # Restored on failure too, unlike ctools (application.md W-8).
             Application._running -= 1
-            library.removeHandler(handler)
-            library.setLevel(previous_level)
 
     def save(self) -> None:
         """Write the tool's results; the base class has none."""
@@ -252,7 +335,8 @@ class Application:
         from iactcopy.atomicfile import write_atomically
 
         path = self._pars.filename("report")
-        document = {"tool": self.name, "version": __version__, "exit_status": self.exit_status,
+        document = {"tool": self.name, "package": self.package, "version": self.version,
+                    "exit_status": self.exit_status,
                     "elapsed_seconds": round(time.monotonic() - self._wall_start, 3),
                     "parameters": self.pardict(), **self.report_content()}
         try:
@@ -278,7 +362,7 @@ class Application:
         # The layout of ctools' GApplication printout (application.md §8).
         lines = ["=== GApplication ===",
                  parformat("Name") + self.name,
-                 parformat("Version") + __version__,
+                 parformat("Version") + self.version,
                  parformat("Running instances") + str(Application._running)]
         if self._argv is not None:
             labels = ["Command", "Arguments"]

@@ -15,10 +15,9 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
-from iactcopy import __version__
 from iactcopy.errors import IactcopyError
 
-__all__ = ["run_application", "guarded", "wants_debug"]
+__all__ = ["run_application", "main_for", "guarded", "wants_debug"]
 
 _TRUE_WORDS = ("y", "yes", "t", "true")
 
@@ -100,10 +99,10 @@ def run_application(cls: type, argv: Sequence[str] | None = None) -> int:
     # Guarded like a run: `csiactdata --help | head -1` must not end in a
     # BrokenPipeError traceback.
     if "--help" in stripped or "-h" in stripped:
-        return guarded(lambda: _print(help_text(cls.name, cls.description, __version__)),
-                       debug=False)
+        return guarded(lambda: _print(help_text(cls)), debug=False)
     if "--version" in stripped:
-        return guarded(lambda: _print(f"{cls.name} (iactcopy) {__version__}\n"), debug=False)
+        return guarded(lambda: _print(f"{cls.name} ({cls.package}) {cls.version}\n"),
+                       debug=False)
     state: dict = {}
 
     def work() -> int:

@@ -1,32 +1,40 @@
 """``--help`` text of a tool, built from its ``.par`` file.
 
 ctools printed a help file found through ``$CTOOLS`` (application.md §6.5,
-W-9); here the text is made from the shipped parameter file, so it needs no
-environment and cannot disagree with the parameters.
+W-9); here the text is made from the tool's defining parameter file, found
+as the tool itself finds it (``PFILES``, then the folders the tool ships it
+in, then iactcopy's ``par/``), so it needs no environment and cannot
+disagree with the parameters.
 """
 
 from __future__ import annotations
 
 import textwrap
+from typing import TYPE_CHECKING
 
-from iactcopy.params.parameters import ParameterSet
-from iactcopy.params.parfile import read_par
-from iactcopy.params.pfiles import SearchPath, parameters_from_text
+if TYPE_CHECKING:
+    from iactcopy.app.application import Application
 
 __all__ = ["help_text"]
 
 _MODES = {"h": "hidden", "q": "prompted", "a": "prompted (automatic)"}
 
 
-def help_text(tool: str, description: str, version: str) -> str:
-    """The ``--help`` text of *tool*: usage, description, and one entry per parameter."""
-    search = SearchPath(user=(), system=SearchPath.from_environment({}).system)
-    path = search.system_file(tool)
-    pset = ParameterSet(tool, parameters_from_text(read_par(path)) if path else [])
+def help_text(cls: type[Application]) -> str:
+    """The ``--help`` text of the tool class *cls*: usage, description, one entry per parameter.
+
+    Raises
+    ------
+    InstallationError
+        When the tool's ``.par`` file is missing or broken.
+    """
+    tool = cls.name
+    pset = cls.definition()
+    path = pset.layout.source if pset.layout is not None else ""
     lines = [f"usage: {tool} [name=value ...] [name+|name- ...] [@values.yaml]",
              f"       {tool} --help | --version", ""]
-    lines += [*textwrap.wrap(description, 79), "",
-              f"{tool} {version} (iactcopy); parameters from {path}:", ""]
+    lines += [*textwrap.wrap(cls.description, 79), "",
+              f"{tool} {cls.version} ({cls.package}); parameters from {path}:", ""]
     for par in pset:
         limits = _limits(par.minimum, par.maximum)
         mode = _MODES.get(par.mode.replace("l", "") or "a", par.mode)

@@ -375,7 +375,7 @@ class Logger:
         if self._chatter >= level:
             self._lines(formatting.header_lines(text, 3))
 
-    def banner(self, name: str, version: str) -> None:
+    def banner(self, name: str, version: str, package: str = "iactcopy") -> None:
         """Write the box that opens a log file, whatever the chatter.
 
         Parameters
@@ -383,9 +383,11 @@ class Logger:
         name : str
             The tool name.
         version : str
-            Its version.
+            The version of its package.
+        package : str, optional
+            The package the tool belongs to. Default is ``"iactcopy"``.
         """
-        self._lines(formatting.banner_lines(name, version))
+        self._lines(formatting.banner_lines(name, version, package))
 
     def trailer(self, name: str, wall: float, cpu: float) -> None:
         """Write a line feed and the closing line, whatever the chatter.
@@ -444,12 +446,10 @@ class LogHandler(logging.Handler):
     ctools lays out its warnings. Other records are written as the message
     alone. A traceback attached to the record follows it.
 
-    The Python logger must let the records through, for example::
-
-        handler = LogHandler(app_log)
-        store_log = logging.getLogger("iactcopy")
-        store_log.addHandler(handler)
-        store_log.setLevel(logging.DEBUG)  # the handler gates by chatter
+    The Python logger must let the records through; a running tool does it
+    with :func:`iactcopy.app.libraryrecords.records_to`, which opens the
+    ``iactcopy`` logger to ``DEBUG`` without passing more to the host
+    program's own handlers than it asked for.
     """
 
     def __init__(self, logger: Logger, level_map: Mapping[int, int] | None = None) -> None:

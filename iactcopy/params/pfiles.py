@@ -3,7 +3,9 @@
 ``PFILES`` is read as HEASoft reads it (parameters.md §4.1): ``user;system``,
 each part a ``:``-separated list of folders; without ``;`` every folder is a
 user folder.  When ``PFILES`` is unset the user folder is ``$HOME/pfiles``.
-The package's own ``par/`` folder is always the last system folder.
+The package's own ``par/`` folder is always the last system folder; a tool
+of another package adds the folders its own ``.par`` file ships in just
+before it.
 
 Loading takes the definition (layout, types, modes, limits, prompts,
 defaults) from the system file and the values a user learned from the first
@@ -19,12 +21,12 @@ replaces the file atomically (W-1, W-2): tools running at once with one
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Callable
 
 from iactcopy.atomicfile import write_atomically
-from iactcopy.errors import ParameterError, ParFileError
+from iactcopy.errors import ParameterError, ParFileError, ParFileNotFound
 from iactcopy.params.parameters import (
     MODE_VALUES,
     MODES,
@@ -77,8 +79,20 @@ class SearchPath:
     system: tuple[str, ...]
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> SearchPath:
-        """Read ``PFILES`` (and ``HOME`` when it is unset)."""
+    def from_environment(cls, environ: Mapping[str, str] | None = None, *,
+                         tool_folders: Sequence[str] = ()) -> SearchPath:
+        """Read ``PFILES`` (and ``HOME`` when it is unset).
+
+        Parameters
+        ----------
+        environ : mapping, optional
+            Default: ``os.environ``.
+        tool_folders : sequence of str, optional
+            The folders a tool ships its own ``.par`` file in (see
+            :meth:`~iactcopy.app.application.Application.par_folders`): system
+            folders after those of ``PFILES``, before iactcopy's ``par/``.
+            Default: none.
+        """
         env = os.environ if environ is None else environ
         pfiles = env.get("PFILES")
         if pfiles is None:
@@ -88,6 +102,7 @@ class SearchPath:
             user_part, _, system_part = pfiles.partition(";")
             user, system = _folders(user_part), _folders(system_part)
         package = system_folder()
+        system = list(dict.fromkeys([*system, *tool_folders]))
         system = [folder for folder in system if folder != package] + [package]
         return cls(tuple(user), tuple(system))
 
@@ -216,7 +231,7 @@ def load_parameters(tool: str, *, search: SearchPath | None = None,
 
     Raises
     ------
-    ParameterError
+    ParFileNotFound
         When no ``<tool>.par`` is found.
     ParFileError
         When the defining file cannot be parsed.
@@ -224,8 +239,7 @@ def load_parameters(tool: str, *, search: SearchPath | None = None,
     search = search or SearchPath.from_environment()
     defining = search.defining_file(tool)
     if defining is None:
-        folders = ", ".join(search.user + search.system)
-        raise ParameterError(f'parameter file "{tool}.par" not found (searched: {folders})')
+        raise ParFileNotFound(tool, [*search.user, *search.system])
     layout, parameters = read_definition(defining)
     pset = ParameterSet(tool, parameters, layout, prompter=prompter, warn=warn)
     pset.search = search

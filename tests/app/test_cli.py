@@ -233,7 +233,7 @@ def test_help_anywhere(isolated, capsys, monkeypatch, argv):
     assert run_application(csiactdata, argv) == 0
 
     captured = capsys.readouterr()
-    assert captured.out == help_text("csiactdata", csiactdata.description, __version__)
+    assert captured.out == help_text(csiactdata)
     assert captured.err == ""
     assert list(isolated.work.iterdir()) == []
 
@@ -266,7 +266,7 @@ def test_help_text_is_built_from_the_shipped_par_file(isolated):
     (isolated.pfiles / "csiactdata.par").write_text(
         CSIACTDATA_PAR.read_text().replace("datapath,    s, a, NONE", "datapath, s, a, /mine"))
 
-    text = help_text("csiactdata", csiactdata.description, __version__)
+    text = help_text(csiactdata)
 
     assert text.startswith("usage: csiactdata ")
     assert str(CSIACTDATA_PAR.name) in text

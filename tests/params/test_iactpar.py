@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import iactcopy
 from iactcopy.params.pfiles import load_parameters, system_folder
 
 _SCRIPT = Path(sys.executable).with_name("iactpar")
@@ -39,6 +40,16 @@ def test_list(folders):
     assert rows["nthreads"].split()[:4] == ["nthreads", "i", "h", "4"]
     assert rows["nthreads"].endswith("Number of parallel transfers")
     assert not folders.user.exists()           # listing writes nothing
+
+
+def test_list_without_a_tool_lists_the_registered_tools(folders):
+    result = iactpar("list")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()]
+    ours = [row for row in rows if row[0] in ("csfindobs", "csiactcopy", "csiactdata")]
+    assert ours == [[tool, "iactcopy", iactcopy.__version__, str(Path(system_folder(),
+                                                                     f"{tool}.par"))]
+                    for tool in ("csfindobs", "csiactcopy", "csiactdata")]
 
 
 def test_get_exact_and_prefix():
