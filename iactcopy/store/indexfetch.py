@@ -49,13 +49,7 @@ def fits_file(source: Source, relpath: str) -> Iterator[str]:
     if isinstance(source, LocalSource):
         yield source.local_path(relpath)
         return
-    url = _where(source, relpath)
-    try:
-        data = source.read_bytes(relpath)
-    except FileNotFoundError as err:
-        raise IndexTableError(f'Index file "{url}" not found.') from err
-    except OSError as err:
-        raise IndexTableError(f'Index file "{url}" cannot be read: {error_reason(err)}.') from err
+    url, data = _fetch(source, relpath)
     with memory_file(data, relpath.rpartition("/")[2]) as path:
         try:
             yield path
@@ -86,13 +80,7 @@ def read_index(source: Source, relpath: str, kind: str) -> IndexFile:
 
     if isinstance(source, LocalSource):
         return IndexFile.read(source.local_path(relpath), kind)
-    url = _where(source, relpath)
-    try:
-        data = source.read_bytes(relpath)
-    except FileNotFoundError as err:
-        raise IndexTableError(f'Index file "{url}" not found.') from err
-    except OSError as err:
-        raise IndexTableError(f'Index file "{url}" cannot be read: {error_reason(err)}.') from err
+    url, data = _fetch(source, relpath)
     return IndexFile.from_bytes(data, kind, url)
 
 
@@ -117,6 +105,18 @@ def has_index(source: Source, relpath: str, kind: str) -> bool:
         log.warning("%s index %r: %s", kind, relpath, err)
         return False
     return True
+
+
+def _fetch(source: Source, relpath: str) -> tuple[str, bytes]:
+    """The URL of the remote file *relpath* and its bytes; IndexTableError when it cannot be had."""
+    url = _where(source, relpath)
+    try:
+        data = source.read_bytes(relpath)
+    except FileNotFoundError as err:
+        raise IndexTableError(f'Index file "{url}" not found.') from err
+    except OSError as err:
+        raise IndexTableError(f'Index file "{url}" cannot be read: {error_reason(err)}.') from err
+    return url, data
 
 
 def _where(source: Source, relpath: str) -> str:
