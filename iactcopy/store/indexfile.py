@@ -55,15 +55,19 @@ class IndexFile:
     original : bytes, optional
         The file as read, compressed or not: written again as it is when the
         content to write is the content read.
+    content : bytes, optional
+        *original* uncompressed (it is decompressed here when not given).
     """
 
     def __init__(self, kind: str, parts: Sequence[Part], *, path: str | None = None,
-                 original: bytes | None = None):
+                 original: bytes | None = None, content: bytes | None = None):
         self.kind = check_kind(kind)
         self.parts = list(parts)
         self.path = path
         self._original = original
-        self._content = _decompressed(original, path) if original is not None else None
+        if content is None and original is not None:
+            content = _decompressed(original, path)
+        self._content = content
         self._rendered: dict[str, bytes] = {}
         if not self.tables:
             raise ValueError("an index file needs at least one index table")
@@ -117,7 +121,7 @@ class IndexFile:
                     tables[number] = IndexTable.from_fitsio(fits[number], kind, path,
                                                             raw=RawRows.of(hdus[number]))
         parts = [tables.get(number, hdu) for number, hdu in enumerate(hdus)]
-        return cls(kind, parts, path=path, original=original)
+        return cls(kind, parts, path=path, original=original, content=content)
 
     @property
     def tables(self) -> list[IndexTable]:
@@ -148,9 +152,8 @@ class IndexFile:
         for part in self.parts:
             parts.append(next(pending) if isinstance(part, IndexTable) else part)
         parts.extend(pending)
-        new = IndexFile(self.kind, parts, path=self.path)
-        new._original, new._content = self._original, self._content
-        return new
+        return IndexFile(self.kind, parts, path=self.path, original=self._original,
+                         content=self._content)
 
     def select(self, obs_ids: Iterable[int]) -> IndexFile:
         """The file with, in each table, only the rows of the observations *obs_ids*."""

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from iactcopy.store.keysets import unique
+
 if TYPE_CHECKING:
     from iactcopy.store.indexfile import IndexFile
 
@@ -73,7 +75,7 @@ def local_statistics(extras: Mapping[str, Any], obs: IndexFile, outpath: str,
 def _compute(key: str, remote: Any, obs: IndexFile, outpath: str,
              files: Iterable[str]) -> Any:
     if key == "total observations":
-        return len(np.unique(obs.obs_ids))
+        return len(unique(obs.obs_ids))
     if key == "total time":
         seconds = _column_sum(obs, "ONTIME")
         return None if seconds is None else _like(remote, seconds / 3600, _HOUR_UNITS, "hours")
