@@ -87,6 +87,12 @@ class RemoteStore:
                 raise DataStoreError(
                     f'{key} "{getattr(production, key)}" of production "{name}" in '
                     f"{self.master.path} lies outside the store: {err}") from err
+        if posixpath.normpath(production.hduindx) == posixpath.normpath(production.obsindx):
+            # Each index is merged and written on its own: one file cannot take both.
+            raise DataStoreError(
+                f'Production "{name}" in {self.master.path} names one file, '
+                f'"{production.hduindx}", for its HDU and its OBS index; iactcopy copies '
+                "productions whose two indexes are files of their own.")
         return production
 
     @property

@@ -26,7 +26,7 @@ BLOCK = 2880
 _CARD = 80
 #: The keywords that define how a column's bytes are laid out: rows of two
 #: tables whose columns agree on all of them can be mixed byte for byte.
-_LAYOUT_KEYWORDS = ("TTYPE", "TFORM", "TSCAL", "TZERO", "TNULL", "TDIM")
+_LAYOUT_KEYWORDS = ("TTYPE", "TFORM", "TSCAL", "TZERO", "TNULL", "TDIM", "TBCOL")
 
 Header = dict[str, HeaderValue]
 
@@ -70,7 +70,7 @@ class RawHDU:
 
 @dataclass(frozen=True)
 class RawRows:
-    """The rows of a binary table as fixed-width records, with the header they came under.
+    """The rows of a table as fixed-width records, with the header they came under.
 
     Attributes
     ----------
@@ -82,40 +82,53 @@ class RawRows:
         ``NAXIS1`` and the keywords of :data:`_LAYOUT_KEYWORDS` of each
         column: equal layouts mean the records of one table are rows of the
         other.
+    fill : bytes
+        What pads the data to whole blocks: NUL for a binary table, a blank
+        for an ASCII table.
+    heap : bytes
+        The heap of variable-length columns (empty without one), kept whole:
+        rows point into it by offsets from its start, which stay true
+        whichever rows are kept.
     """
 
     cards: list[bytes]
     records: np.ndarray
     layout: tuple
+    fill: bytes = b"\0"
+    heap: bytes = b""
 
     @classmethod
     def of(cls, hdu: RawHDU) -> RawRows | None:
-        """The rows of a binary table HDU; None when its rows cannot stand alone.
-
-        A table with a heap (``PCOUNT`` > 0, variable-length columns) points
-        into it from each row, so its records cannot be picked apart.
-        """
+        """The rows of a table HDU; None for an HDU that is no table or has no rows to pick."""
         header = hdu.header
-        if str(header.get("XTENSION", "")).strip() != "BINTABLE" or header.get("PCOUNT", 0):
-            return None
+        xtension = str(header.get("XTENSION", "")).strip()
         width, count = int(header.get("NAXIS1", 0) or 0), int(header.get("NAXIS2", 0) or 0)
-        if width <= 0:
+        if xtension not in ("BINTABLE", "TABLE") or width <= 0:
             return None
         records = np.frombuffer(hdu.data, dtype=f"V{width}", count=count)
-        return cls(hdu.cards, records, table_layout(header))
+        heap = b""
+        pcount = int(header.get("PCOUNT", 0) or 0)
+        if pcount:
+            start = int(header.get("THEAP", width * count) or 0)
+            heap = hdu.data[start:width * count + pcount]
+        return cls(hdu.cards, records, table_layout(header),
+                   b" " if xtension == "TABLE" else b"\0", heap)
 
     def select(self, rows: np.ndarray) -> RawRows:
         """The records picked by an index array or boolean mask."""
-        return RawRows(self.cards, self.records[rows], self.layout)
+        return self.with_records(self.records[rows])
 
     def with_records(self, records: np.ndarray) -> RawRows:
-        """The same header over other records (of the same layout)."""
-        return RawRows(self.cards, records, self.layout)
+        """The same header (and heap) over other records of the same layout."""
+        return RawRows(self.cards, records, self.layout, self.fill, self.heap)
 
     def render(self) -> bytes:
-        """The HDU: the header as written, with ``NAXIS2`` and checksums made true, and the rows."""
-        data = padded(self.records.tobytes(), b"\0")
-        cards = [_with_integer(card, len(self.records)) if card[:8] == b"NAXIS2  " else card
+        """The HDU: the header as written, with its sizes and checksums made true, and the rows."""
+        rows = self.records.tobytes()
+        data = padded(rows + self.heap, self.fill if not self.heap else b"\0")
+        sizes = {b"NAXIS2  ": len(self.records), b"PCOUNT  ": len(self.heap),
+                 b"THEAP   ": len(rows)}
+        cards = [_with_integer(card, sizes[card[:8]]) if card[:8] in sizes else card
                  for card in self.cards]
         names = {card[:8].rstrip() for card in cards}
         if b"DATASUM" in names or b"CHECKSUM" in names:
@@ -150,8 +163,8 @@ def split_hdus(content: bytes) -> list[RawHDU]:
             raise FitsHeaderError(f"HDU {len(hdus)}: the data is cut short")
         hdus.append(RawHDU(content[position:end], content[end:end + size]))
         position = end + size
-        if position < len(content) and not content[position:position + BLOCK].strip(b"\0 "):
-            break  # zero padding after the last HDU is no HDU
+        if not content.startswith(b"XTENSION=", position):
+            break  # padding or bytes a tool left after the last HDU: FITS readers ignore them
     return hdus
 
 
@@ -191,13 +204,25 @@ def _normal(value: HeaderValue) -> HeaderValue:
 
 
 def _with_integer(card: bytes, value: int) -> bytes:
-    """A fixed-format integer card with a new value, its comment kept."""
-    return (card[:10] + str(value).rjust(20).encode("ascii") + card[30:]).ljust(_CARD)[:_CARD]
+    """An integer card with a new value, its comment kept.
+
+    A card in fixed format (value right-justified in columns 11 to 30) keeps
+    every other byte; a free-format one is written again in fixed format.
+    """
+    text = card[10:].decode("ascii", "replace")
+    fixed = card[10:30].strip().lstrip(b"+-").isdigit() and card[30:32] in (b" /", b"  ")
+    if fixed:
+        rest = card[30:]
+    else:
+        comment = text.split("/", 1)[1].strip() if "/" in text else ""
+        rest = f" / {comment}".encode("ascii", "replace") if comment else b""
+    return (card[:10] + str(value).rjust(20).encode("ascii") + rest).ljust(_CARD)[:_CARD]
 
 
 def _with_string(card: bytes, text: str) -> bytes:
     """A card whose quoted string value is replaced by *text* (same width), comment kept."""
-    value = f"'{text}'".ljust(20).encode("ascii")
+    # A FITS string value is at least 8 characters between its quotes.
+    value = f"'{text:<8}'".ljust(20).encode("ascii")
     return (card[:10] + value + card[10 + len(value):]).ljust(_CARD)[:_CARD]
 
 

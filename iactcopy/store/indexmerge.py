@@ -42,10 +42,12 @@ def merge_index(local: IndexTable | None, remote: IndexTable, *, clobber: bool
     key is not local yet are added.
 
     Without a local table the result is the remote rows, in their order,
-    with their header and row bytes. Otherwise the local rows come first and
-    the added remote rows after them, each in their own order; when both
-    were in ascending ``OBS_ID`` order, the result is stably sorted by
-    ``OBS_ID``, so that a store kept in order stays in order. When the two
+    with their header and row bytes. Otherwise, when both tables are in
+    ascending ``OBS_ID`` order, the result is stably sorted by ``OBS_ID``
+    (local rows before remote rows of one observation), so that a store kept
+    in order stays in order; in any other order local rows keep their places,
+    remote rows of a local observation follow its rows and new observations
+    come at the end, in the remote order. When the two
     tables have the same columns in the same formats, the result keeps the
     local table's header and the rows' bytes as read (nothing is converted).
 
@@ -107,7 +109,8 @@ def merge_index(local: IndexTable | None, remote: IndexTable, *, clobber: bool
     if local is None:
         table = remote.select_rows(remote_rows)
     else:
-        order = _merged_order(local_obs, local_rows, remote_obs, remote_rows)
+        order = _merged_order(local_obs, local_keys, local_rows, remote_obs, remote_keys,
+                              remote_rows)
         if _same_layout(base, remote):
             table = _merged_records(base, remote, local_rows, remote_rows, order)
         else:
@@ -122,27 +125,50 @@ def merge_index(local: IndexTable | None, remote: IndexTable, *, clobber: bool
 
 def merge_index_file(local: IndexFile | None, remote: IndexFile, *, clobber: bool
                      ) -> tuple[IndexFile, MergeStats]:
-    """Merge each index table of *remote* into the table of the same place in *local*.
+    """Merge each index table of *remote* into the local table it pairs with.
 
-    Tables are paired in file order (an HDU index file may hold one table
-    per event type, each merged on its own, :func:`merge_index`); a remote
-    table beyond the local ones is added, a local table beyond the remote
-    ones is kept. The result has the local file's other HDUs, or the
-    remote's without a local file. The counts are summed over the tables.
+    An HDU index file may hold one table per event type, each merged on its
+    own (:func:`merge_index`). Tables pair by their ``EV_TYPE`` keyword when
+    every table of both files has one (a release that adds an event type in
+    front must not pour its rows into another type's table), else by their
+    place in the file. A remote table without a partner is added after the
+    local ones; a local table without one is kept. The result has the local
+    file's other HDUs, or the remote's without a local file. The counts are
+    summed over the tables.
     """
     if local is None:
         merged = [merge_index(None, table, clobber=clobber) for table in remote.tables]
         return remote.with_tables([table for table, _ in merged]), _summed(merged)
-    pairs = list(zip(local.tables, remote.tables))
-    merged = [merge_index(mine, theirs, clobber=clobber) for mine, theirs in pairs]
-    merged += [merge_index(None, theirs, clobber=clobber)
-               for theirs in remote.tables[len(pairs):]]
-    tables = [table for table, _ in merged] + local.tables[len(merged):]
+    partners = _partners(local.tables, remote.tables)
+    tables, merged = list(local.tables), []
+    for theirs, place in zip(remote.tables, partners):
+        result = merge_index(None if place is None else tables[place], theirs, clobber=clobber)
+        merged.append(result)
+        if place is None:
+            tables.append(result[0])
+        else:
+            tables[place] = result[0]
     stats = _summed(merged)
-    kept = sum(len(table) for table in local.tables[len(merged):])
+    untouched = [table for number, table in enumerate(local.tables) if number not in partners]
+    kept = sum(len(table) for table in untouched)
     return local.with_tables(tables), MergeStats(
         stats.remote_entries, stats.local_entries + kept, stats.removed_local_rows,
         stats.skipped_remote_rows, stats.duplicate_rows, stats.rows + kept)
+
+
+def _partners(local: list[IndexTable], remote: list[IndexTable]) -> list[int | None]:
+    """For each remote table, the number of the local table it merges into (None: added)."""
+    local_types = [_ev_type(table) for table in local]
+    remote_types = [_ev_type(table) for table in remote]
+    if None in local_types or None in remote_types:
+        return [number if number < len(local) else None for number in range(len(remote))]
+    return [local_types.index(ev_type) if ev_type in local_types else None
+            for ev_type in remote_types]
+
+
+def _ev_type(table: IndexTable) -> Any:
+    return next((record["value"] for record in table.header if record["name"] == "EV_TYPE"),
+                None)
 
 
 def _summed(merged: list[tuple[IndexTable, MergeStats]]) -> MergeStats:
@@ -151,17 +177,36 @@ def _summed(merged: list[tuple[IndexTable, MergeStats]]) -> MergeStats:
     return MergeStats(*(sum(getattr(stats, name) for _, stats in merged) for name in fields))
 
 
-def _merged_order(local_obs: np.ndarray, local_rows: np.ndarray, remote_obs: np.ndarray,
-                  remote_rows: np.ndarray) -> np.ndarray | None:
-    """How the kept local rows, then the kept remote rows, are ordered: None to keep them so.
+def _merged_order(local_obs: np.ndarray, local_keys: np.ndarray, local_rows: np.ndarray,
+                  remote_obs: np.ndarray, remote_keys: np.ndarray,
+                  remote_rows: np.ndarray) -> np.ndarray:
+    """The order of the kept local rows, then the kept remote rows, in the merged table.
 
-    Only stores whose both sides are in ascending OBS_ID order are sorted:
-    another order is the store's own and is kept.
+    Stores whose both sides are in ascending OBS_ID order are sorted by it.
+    Any other order is the store's own: local rows keep their places, a
+    remote row that replaces a local one takes its place, other remote rows
+    of a local observation follow its last local row, and new observations
+    come at the end, in the remote order.
     """
-    if not (_ascending(local_obs[local_rows]) and _ascending(remote_obs[remote_rows])):
-        return None
-    return np.argsort(np.concatenate([local_obs[local_rows], remote_obs[remote_rows]]),
-                      kind="stable")
+    kept = np.concatenate([local_obs[local_rows], remote_obs[remote_rows]])
+    if _ascending(local_obs[local_rows]) and _ascending(remote_obs[remote_rows]):
+        return np.argsort(kept, kind="stable")
+    added_obs, added_keys = remote_obs[remote_rows], remote_keys[remote_rows]
+    place = 2 * len(local_obs) + _first_seen_rank(remote_obs, added_obs)
+    for ids, values in ((local_obs, added_obs), (local_keys, added_keys)):
+        # The key's own row wins over its observation's last row: applied last.
+        distinct, last = np.unique(ids[::-1], return_index=True)
+        found = member(values, distinct)
+        place[found] = 2 * (len(ids) - 1 - last[np.searchsorted(distinct, values[found])]) + 1
+    return np.argsort(np.concatenate([2 * local_rows, place]), kind="stable")
+
+
+def _first_seen_rank(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For each of *wanted* (all in *values*), the rank of its first appearance in *values*."""
+    distinct, first = np.unique(values, return_index=True)
+    rank = np.empty(len(distinct), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(distinct))
+    return rank[np.searchsorted(distinct, wanted)]
 
 
 def _ascending(values: np.ndarray) -> bool:
@@ -170,27 +215,28 @@ def _ascending(values: np.ndarray) -> bool:
 
 def _same_layout(local: IndexTable, remote: IndexTable) -> bool:
     """Whether the rows of both tables are records of one layout, held as the same dtype."""
+    # Rows of a table with a heap point into it: two heaps cannot share one table.
     return (local.raw is not None and remote.raw is not None
-            and local.raw.layout == remote.raw.layout and local.data.dtype == remote.data.dtype)
+            and local.raw.layout == remote.raw.layout and local.raw.fill == remote.raw.fill
+            and not local.raw.heap and not remote.raw.heap
+            and local.data.dtype == remote.data.dtype)
 
 
 def _merged_records(local: IndexTable, remote: IndexTable, local_rows: np.ndarray,
-                    remote_rows: np.ndarray, order: np.ndarray | None) -> IndexTable:
+                    remote_rows: np.ndarray, order: np.ndarray) -> IndexTable:
     """The merge of two tables of one layout: rows and records picked, the local header kept."""
     data = np.concatenate([local.data[local_rows], remote.data[remote_rows]])
     records = np.concatenate([local.raw.records[local_rows], remote.raw.records[remote_rows]])
-    if order is not None:
-        data, records = data[order], records[order]
+    data, records = data[order], records[order]
     return IndexTable(local.kind, data, header=local.header,
                       column_keywords=local.column_keywords, path=local.path,
                       raw=local.raw.with_records(records))
 
 
 def _merged_columns(base: IndexTable, remote: IndexTable, local_rows: np.ndarray,
-                    remote_rows: np.ndarray, order: np.ndarray | None) -> IndexTable:
+                    remote_rows: np.ndarray, order: np.ndarray) -> IndexTable:
     """The merge of two tables whose columns differ: matched by name and converted."""
     count = len(local_rows) + len(remote_rows)
-    order = np.arange(count) if order is None else order
     position = np.empty(count, dtype=np.intp)
     position[order] = np.arange(count)
     local_position, remote_position = position[:len(local_rows)], position[len(local_rows):]

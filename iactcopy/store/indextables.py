@@ -533,9 +533,10 @@ def resolve_file_paths(table: IndexTable, *, index_dir: str = "") -> tuple[np.nd
 def text_obs_ids(column: np.ndarray) -> np.ndarray:
     """Observation IDs of a text ``OBS_ID`` column, as int64.
 
-    A text that spells an integer gives that integer, so that run lists of
-    numbers select such rows; any other text a negative number taken from
-    its SHA-256 digest, the same in every table and every run.
+    A text that spells an integer as Python writes it gives that integer, so
+    that run lists of numbers select such rows; any other text (``"01000"``,
+    ``"run1"``) a negative number taken from its SHA-256 digest, the same in
+    every table and every run.
     """
     distinct, inverse = np.unique(np.char.strip(column), return_inverse=True)
     numbers = np.empty(len(distinct), dtype=np.int64)
@@ -545,7 +546,9 @@ def text_obs_ids(column: np.ndarray) -> np.ndarray:
 
 
 def _text_obs_id(text: str) -> int:
-    if re.fullmatch(r"[+-]?[0-9]{1,18}", text):
+    # Only the one spelling of a number ("1000", not "01000" nor "+1000"): gammapy
+    # tells the others apart, so they stay observations of their own.
+    if re.fullmatch(r"-?[1-9][0-9]{0,17}|0", text):
         return int(text)
     import hashlib
 

@@ -256,8 +256,9 @@ def _present_rows(hdu: IndexFile, outpath: str, production: Production
 
 def _gone_rows(table: IndexTable, files: np.ndarray, rows: np.ndarray) -> list[str]:
     """One line per observation and file of the *rows* left out, naming their HDU types."""
-    types: dict[tuple[int, str], list[str]] = {}
-    obs_ids = table.obs_ids[rows].tolist()
+    types: dict[tuple[int | str, str], list[str]] = {}
+    # As the table spells them: a text OBS_ID is named by its text.
+    obs_ids = [str(obs_id).strip() for obs_id in table.data["OBS_ID"][rows].tolist()]
     hdu_types = np.char.strip(table.data["HDU_TYPE"][rows].astype(str)).tolist()
     for obs_id, path, hdu_type in zip(obs_ids, files[rows].tolist(), hdu_types):
         types.setdefault((obs_id, path), []).append(hdu_type)

@@ -87,14 +87,22 @@ def test_several_hdu_tables_each_selected_and_written_in_order(tmp_path):
 def test_merge_of_files_merges_table_by_table(tmp_path):
     local = IndexFile.read(write(tmp_path / "local.fits", hdu_table([1], ev_type=0),
                                  hdu_table([1], ev_type=1)), "HDU")
-    remote = IndexFile.read(write(tmp_path / "remote.fits", hdu_table([2], ev_type=5),
-                                  hdu_table([2, 3], ev_type=6)), "HDU")
+    remote = IndexFile.read(write(tmp_path / "remote.fits", hdu_table([2], ev_type=0),
+                                  hdu_table([2, 3], ev_type=1)), "HDU")
     merged, stats = merge_index_file(local, remote, clobber=True)
     assert [list(table.obs_ids) for table in merged.tables] == [[1, 2], [1, 2, 3]]
     assert (stats.local_entries, stats.remote_entries, stats.rows) == (2, 3, 5)
     merged.write(tmp_path / "merged.fits")
     with fits.open(tmp_path / "merged.fits") as result:
         assert [result[n].header["EV_TYPE"] for n in (1, 2)] == [0, 1], "the local headers"
+
+
+def test_hdu_tables_pair_by_event_type(tmp_path):
+    local = IndexFile.read(write(tmp_path / "local.fits", hdu_table([1], ev_type=0)), "HDU")
+    remote = IndexFile.read(write(tmp_path / "remote.fits", hdu_table([2], ev_type=9),
+                                  hdu_table([3], ev_type=0)), "HDU")
+    merged, _ = merge_index_file(local, remote, clobber=True)
+    assert [list(table.obs_ids) for table in merged.tables] == [[1, 3], [2]]
 
 
 def test_merge_of_other_formats_converts_by_column(tmp_path):
@@ -128,9 +136,13 @@ def test_a_truncated_index_is_one_clear_error(tmp_path):
         IndexFile.read(path, "HDU")
 
 
-def test_raw_rows_of_a_table_with_a_heap_are_not_picked_apart():
-    buffer = io.BytesIO()
-    column = fits.Column("V", "PJ()", array=np.array([np.array([1, 2]), np.array([3])],
-                                                     dtype=object))
-    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns([column])]).writeto(buffer)
-    assert RawRows.of(split_hdus(buffer.getvalue())[1]) is None
+def test_rows_of_a_table_with_a_heap_keep_their_arrays(tmp_path):
+    column = fits.Column("V", "PJ()", array=np.array([np.array([1, 2]), np.array([3]),
+                                                      np.array([4, 5, 6])], dtype=object))
+    path = tmp_path / "heap.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns([column])]).writeto(path)
+    raw = RawRows.of(split_hdus(path.read_bytes())[1])
+    (tmp_path / "picked.fits").write_bytes(split_hdus(path.read_bytes())[0].to_bytes()
+                                           + raw.select(np.array([2, 0])).render())
+    with fits.open(tmp_path / "picked.fits") as picked:
+        assert [list(v) for v in picked[1].data["V"]] == [[4, 5, 6], [1, 2]]

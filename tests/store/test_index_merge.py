@@ -83,13 +83,14 @@ def test_sorted_stores_stay_sorted(make_obs):
 
 
 def test_an_order_of_the_store_is_kept(make_obs):
-    """A store not in OBS_ID order keeps its order: local rows, then the added remote rows."""
+    """A store not in OBS_ID order keeps its order: an observation keeps its place, new ones
+    follow in the remote order."""
     local = make_obs([9, 4, 7])
-    remote = make_obs([5, 1, 8])
+    remote = make_obs([5, 4, 1, 8])
     merged, _ = merge_index(local, remote, clobber=True)
     assert list(merged.obs_ids) == [9, 4, 7, 5, 1, 8]
     alone, _ = merge_index(None, remote, clobber=True)
-    assert list(alone.obs_ids) == [5, 1, 8], "without a local table, the remote order"
+    assert list(alone.obs_ids) == [5, 4, 1, 8], "without a local table, the remote order"
 
 
 def test_local_rows_precede_remote_rows_of_one_observation(make_hdu):
