@@ -308,7 +308,7 @@ class FsspecSource(Source):
             # block_size=0: one streamed GET; a size already known spares the
             # HEAD request fsspec would otherwise send first.
             return fs.open(path, "rb", block_size=0, size=self._sizes.get(norm))
-        return fs.open(path, "rb")
+        return fs.open(path, self._sizes.get(norm))
 
     def _fs_path(self, norm: str) -> str:
         return f"{self._base}/{quote(norm) if self._http else norm}"
@@ -367,9 +367,11 @@ def _scheme(location: str) -> str | None:
 def _filesystem_class(scheme: str) -> type:
     try:
         if scheme == "sftp":
-            from sshfs import SSHFileSystem
+            import asyncssh  # noqa: F401 - the SSH client of SftpClient
 
-            return SSHFileSystem
+            from iactcopy.store.sftpclient import SftpClient
+
+            return SftpClient
         import aiohttp  # noqa: F401 - needed by fsspec's HTTP file system
         from fsspec.implementations.http import HTTPFileSystem
     except ImportError as err:
@@ -382,17 +384,9 @@ def _make_filesystem(scheme: str, root: str, timeout: float):
     cls = _filesystem_class(scheme)
     if scheme == "sftp":
         parts = urlsplit(root)
-        options: dict[str, Any] = {"port": parts.port or 22, "timeout": timeout,
-                                   # () is asyncssh's "~/.ssh/known_hosts"; sshfs's
-                                   # default, None, would trust any host key.
-                                   "known_hosts": (),
-                                   # A silent server is noticed within about `timeout`.
-                                   "keepalive_interval": timeout / 4, "keepalive_count_max": 3}
-        if parts.username:
-            options["username"] = unquote(parts.username)
-        if parts.password:
-            options["password"] = unquote(parts.password)
-        return cls(parts.hostname, skip_instance_cache=True, **options)
+        return cls(parts.hostname, parts.port or 22, timeout=timeout,
+                   username=unquote(parts.username) if parts.username else None,
+                   password=unquote(parts.password) if parts.password else None)
     import aiohttp
 
     client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)

@@ -1,0 +1,348 @@
+"""An SFTP client that keeps many read requests in flight: asyncssh, driven from threads.
+
+:class:`SftpClient` holds one SSH connection and its SFTP session(s), run by
+an asyncio loop in a thread of its own; the copy threads of
+:mod:`iactcopy.store.transfer` call its blocking methods.  It offers what
+:class:`~iactcopy.store.remote.FsspecSource` needs: :meth:`~SftpClient.info`,
+:meth:`~SftpClient.cat_file` and :meth:`~SftpClient.open`.
+
+Decisions (measurements in docs/benchmarks.rst, "Remote stores over links
+with latency"):
+
+* **Pipelined reads.** A file is read in blocks of the server's largest read
+  (``limits@openssh.com``; 255 KiB from OpenSSH), with :data:`READ_DEPTH`
+  requests outstanding, as OpenSSH's ``sftp`` does: a file of a few MB
+  arrives in one round trip after its open, not one per block.  The blocks
+  are handed over in order, so a copy writes sequentially.
+* **Fewer round trips per file.** The first look-up in a folder lists it
+  (one round trip per ~100 names) and later look-ups in that folder are
+  answered from the listing: a store's data folder is looked at once, not
+  once per file.  A file is closed without waiting for the answer.
+* **Cipher.** AES-GCM first (hardware AES makes it twice as fast as
+  asyncssh's default ChaCha20-Poly1305 here), then asyncssh's own list.
+* Errors are built-in ``OSError`` subclasses (``FileNotFoundError``,
+  ``PermissionError``, ``ConnectionError``, ``TimeoutError``); SSH errors of
+  the connection itself (host key, login) are passed on for
+  :mod:`iactcopy.store.remote` to describe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import errno
+import logging
+import posixpath
+import stat
+import threading
+from typing import Any
+
+__all__ = ["READ_DEPTH", "SftpClient", "SftpReader"]
+
+log = logging.getLogger(__name__)
+
+READ_DEPTH = 32
+"""Read requests kept outstanding per file (each one block of the server's largest read)."""
+
+CHANNELS = 4
+"""SFTP sessions opened on the connection (files are spread over them)."""
+
+WINDOW = 32 << 20
+"""Bytes a session may have on the way (SSH window): 32 MiB, 320 MB/s at 100 ms."""
+
+_PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
+
+
+class SftpClient:
+    """One SSH connection to a server, for reading files by absolute path.
+
+    Parameters
+    ----------
+    host : str
+    port : int
+    username, password : str or None
+        As in the URL; None lets asyncssh use the user's SSH set-up.
+    timeout : float
+        Seconds a connection may take to open, or a read may wait for data.
+    depth : int, optional
+        Read requests in flight per file. Default: :data:`READ_DEPTH`.
+    """
+
+    def __init__(self, host: str, port: int, *, username: str | None = None,
+                 password: str | None = None, timeout: float = 60.0,
+                 depth: int = READ_DEPTH, channels: int = CHANNELS):
+        import asyncssh
+
+        self.timeout = timeout
+        self.depth = depth
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="iactcopy-sftp",
+                                        daemon=True)
+        self._thread.start()
+        self._listings: dict[str, asyncio.Future] = {}
+        ciphers = [name for name in _PREFERRED_CIPHERS]
+        ciphers += [alg.decode() for alg in asyncssh.encryption.get_default_encryption_algs()
+                    if alg.decode() not in ciphers]
+        options: dict[str, Any] = {
+            "port": port, "connect_timeout": timeout,
+            # () is asyncssh's "~/.ssh/known_hosts": an unknown host key is refused.
+            "known_hosts": (), "encryption_algs": ciphers,
+            # asyncssh's 2 MiB window would cap a session at 2 MiB per round trip.
+            "window": WINDOW, "max_pktsize": 1 << 18,
+            # A silent server is noticed within about `timeout`.
+            "keepalive_interval": timeout / 4, "keepalive_count_max": 3}
+        if username:
+            options["username"] = username
+        if password:
+            options["password"] = password
+        self._turn = 0
+        try:
+            self._conn, self._channels = self._run(self._connect(host, options, channels),
+                                                   timeout * 2)
+        except BaseException:
+            self._stop_loop()
+            raise
+
+    async def _connect(self, host: str, options: dict, channels: int):
+        import asyncssh
+
+        conn = await asyncssh.connect(host, **options)
+        try:
+            return conn, await asyncio.gather(*(conn.start_sftp_client()
+                                                for _ in range(channels)))
+        except BaseException:
+            conn.close()
+            raise
+
+    def _channel(self):
+        # Round robin: each SFTP session is served by its own sftp-server
+        # process, which answers its requests one after the other.
+        self._turn = (self._turn + 1) % len(self._channels)
+        return self._channels[self._turn]
+
+    def info(self, path: str) -> dict:
+        """``{"type", "size", "mtime", "permissions"}`` of *path* (links followed).
+
+        The first look-up in a folder lists the folder; a name the listing
+        does not have is looked up on its own, in case it was made since.
+        """
+        return self._run(self._info(path))
+
+    async def _info(self, path: str) -> dict:
+        folder, name = posixpath.split(path)
+        listing = self._listings.get(folder)
+        if listing is None:
+            listing = self._listings[folder] = asyncio.ensure_future(self._list(folder))
+        try:
+            names = await asyncio.shield(listing)
+        except (OSError, _sftp_errors()) as err:
+            log.debug("cannot list %s (%s); looking files up one by one", folder, err)
+            names = None
+        attrs = None if names is None else names.get(name)
+        if names is not None and attrs is None:
+            raise FileNotFoundError(errno.ENOENT, "no such file", path)
+        if attrs is None or stat.S_ISLNK(attrs.permissions or 0):
+            attrs = await _translated(self._channel().stat(path), path)
+        return _attrs_dict(attrs)
+
+    async def _list(self, folder: str) -> dict:
+        names = await _translated(self._channel().readdir(folder or "/"), folder)
+        return {entry.filename: entry.attrs for entry in names}
+
+    def cat_file(self, path: str) -> bytes:
+        """The whole content of *path*."""
+        with self.open(path) as reader:
+            return reader.read()
+
+    def open(self, path: str, size: int | None = None) -> SftpReader:
+        """A reader of *path* with :attr:`depth` block requests in flight.
+
+        Parameters
+        ----------
+        path : str
+        size : int, optional
+            The size, when known: no block is asked for past it. Default:
+            read until the server says end of file.
+        """
+        channel = self._channel()
+        handle = self._run(_translated(channel.open(path, "rb"), path))
+        block = max(channel.limits.max_read_len, 16 << 10)
+        return SftpReader(self, handle, path, block, size)
+
+    def _submit(self, coroutine) -> concurrent.futures.Future:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    def _later(self, function, *args) -> None:
+        """Start ``function(*args)`` in the loop, and do not wait for it."""
+        # The coroutine is made in the loop: one that a stopped loop never
+        # started would be reported as "never awaited".
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(function(*args)))
+
+    def _run(self, coroutine, timeout: float | None = None) -> Any:
+        future = self._submit(coroutine)
+        try:
+            return future.result(self.timeout if timeout is None else timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError(errno.ETIMEDOUT, f"no answer in {self.timeout:g} s") from None
+
+    def close(self) -> None:
+        """Close the connection, let the closes under way finish, and stop the loop."""
+        if self._loop.is_closed():
+            return
+        self._stop_loop(getattr(self, "_conn", None))
+
+    def _stop_loop(self, conn=None) -> None:
+        self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(_shutdown(conn)))
+        self._thread.join(5)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+    def __del__(self):
+        # A client dropped without close() (a connection that broke and was
+        # replaced): its connection is closed and its thread ends.
+        loop = getattr(self, "_loop", None)
+        if loop is not None and not loop.is_closed() and loop.is_running():
+            conn = getattr(self, "_conn", None)
+            loop.call_soon_threadsafe(lambda: asyncio.ensure_future(_shutdown(conn)))
+
+
+async def _shutdown(conn) -> None:
+    """Close *conn*, give the other tasks a second to end, and stop the loop."""
+    if conn is not None:
+        conn.close()
+    others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    if others:
+        await asyncio.wait(others, timeout=1)
+    asyncio.get_running_loop().stop()
+
+
+class SftpReader:
+    """A file open on an :class:`SftpClient`: reads come back in order, many in flight.
+
+    ``read()`` returns the next block (at most one server read, whatever
+    size is asked for) and ``b""`` at the end.  Use it as a context manager,
+    or call :meth:`close`.
+    """
+
+    def __init__(self, client: SftpClient, handle, path: str, block: int, size: int | None):
+        self._client = client
+        self._handle = handle
+        self._path = path
+        self._block = block
+        self._size = size
+        self._next = 0  # offset of the next block to ask for
+        self._done = False
+        self._left = b""
+        self._pending: collections.deque = collections.deque()
+        self._fill()
+
+    def _fill(self) -> None:
+        while len(self._pending) < self._client.depth and (
+                self._size is None or self._next < self._size):
+            length = self._block if self._size is None else min(self._block,
+                                                                 self._size - self._next)
+            self._pending.append((self._next, length, self._client._submit(
+                _translated(self._handle.read(length, self._next), self._path))))
+            self._next += length
+
+    def read(self, size: int = -1) -> bytes:
+        """At most *size* bytes (all that is left when negative); ``b""`` at the end.
+
+        A positive *size* gets at most one block: what has arrived, without
+        waiting for the blocks behind it.
+        """
+        if size is None or size < 0:
+            return b"".join([self._left, *iter(self._next_block, b"")])
+        if not self._left:
+            self._left = self._next_block()
+        data, self._left = self._left[:size], self._left[size:]
+        return data
+
+    def _next_block(self) -> bytes:
+        if self._done or not self._pending:
+            return b""
+        offset, length, future = self._pending.popleft()
+        try:
+            data = future.result(self._client.timeout)
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(errno.ETIMEDOUT, f"no data in {self._client.timeout:g} s",
+                               self._path) from None
+        if not data:
+            self._done = True
+            return b""
+        if len(data) < length:
+            # A short read (the server's choice, or the end of a file that
+            # shrank): ask for the rest before what follows, and keep order.
+            rest = offset + len(data)
+            self._pending.appendleft((rest, length - len(data), self._client._submit(
+                _translated(self._handle.read(length - len(data), rest), self._path))))
+        self._fill()
+        return data
+
+    def close(self) -> None:
+        """Forget the blocks not read yet; close the remote file without waiting."""
+        for _, _, future in self._pending:
+            future.cancel()
+        self._pending.clear()
+        self._done = True
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            self._client._later(_quiet_close, handle, self._path)
+
+    def readable(self) -> bool:
+        return True
+
+    def __enter__(self) -> SftpReader:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+async def _quiet_close(handle, path: str) -> None:
+    try:
+        await handle.close()
+    except (OSError, _sftp_errors()) as err:
+        log.debug("closing %s: %s", path, err)
+
+
+async def _translated(awaitable, path: str):
+    """Await *awaitable*; an SFTP error becomes the matching built-in OSError."""
+    import asyncssh
+
+    try:
+        return await awaitable
+    except asyncssh.SFTPEOFError:
+        return b""
+    except (asyncssh.SFTPNoSuchFile, asyncssh.SFTPNoSuchPath) as err:
+        raise FileNotFoundError(errno.ENOENT, err.reason or "no such file", path) from err
+    except asyncssh.SFTPPermissionDenied as err:
+        raise PermissionError(errno.EACCES, err.reason or "permission denied", path) from err
+    except (asyncssh.SFTPConnectionLost, asyncssh.SFTPNoConnection) as err:
+        raise ConnectionError(errno.ECONNABORTED, err.reason or "connection lost",
+                              path) from err
+    except asyncssh.SFTPError as err:
+        raise OSError(errno.EIO, err.reason or type(err).__name__, path) from err
+
+
+def _sftp_errors() -> type:
+    import asyncssh
+
+    return asyncssh.Error
+
+
+def _attrs_dict(attrs) -> dict:
+    mode = attrs.permissions
+    if mode is not None and stat.S_ISDIR(mode):
+        kind = "directory"
+    elif mode is None or stat.S_ISREG(mode):
+        kind = "file"
+    else:
+        kind = "other"
+    mtime = attrs.mtime
+    if mtime is not None and attrs.mtime_ns:
+        mtime = mtime + attrs.mtime_ns / 1e9
+    return {"type": kind, "size": attrs.size, "mtime": mtime, "permissions": mode}
