@@ -151,7 +151,8 @@ def join_url(root: str, relpath: str) -> str:
     return f"{root.rstrip('/')}/{quote(check_relpath(relpath))}"
 
 
-def read_remote_master(url: str, *, hint: str = "") -> tuple[MasterIndex, FsspecSource]:
+def read_remote_master(url: str, *, hint: str = "",
+                       timeout: float | None = None) -> tuple[MasterIndex, FsspecSource]:
     """Read the master file at *url*; return it and the source of its folder.
 
     Parameters
@@ -160,6 +161,8 @@ def read_remote_master(url: str, *, hint: str = "") -> tuple[MasterIndex, Fsspec
         An http(s) or sftp URL of a master file.
     hint : str
         Added to the message when the file is not found. Default: none.
+    timeout : float, optional
+        Seconds a read may go without progress. Default: :data:`TIMEOUT`.
 
     Raises
     ------
@@ -174,7 +177,7 @@ def read_remote_master(url: str, *, hint: str = "") -> tuple[MasterIndex, Fsspec
     if not name or "://" not in folder:
         raise DataStoreError(f'"{url}" names a folder; give the URL of the master file '
                              "(.../master.json).")
-    source = FsspecSource(folder)
+    source = FsspecSource(folder, timeout=timeout)
     try:
         data = source.read_bytes(unquote(name))
     except FileNotFoundError as err:
