@@ -221,8 +221,8 @@ TOOL_NAMES = {
     "csiactdata": ["datapath", "master_indx", "timeout", "chatter", "clobber", "debug", "mode",
                    "logfile"],
     "csfindobs": ["datapath", "prodname", "outfile", "ra", "dec", "rad", "min_qual",
-                  "expression", "master_indx", "plotfile", "report", "timeout", "chatter", "clobber",
-                  "debug", "mode", "logfile"],
+                  "expression", "master_indx", "plotfile", "report", "timeout", "chatter",
+                  "clobber", "debug", "mode", "logfile"],
 }
 
 
