@@ -1,11 +1,12 @@
-"""Stores named by URL: ``http(s)://`` and ``sftp://`` through fsspec, ``file://`` as a path.
+"""Stores named by URL: ``http(s)://``, ``sftp://`` and ``root://``; ``file://`` as a path.
 
 :func:`open_source` turns a store root, path or URL, into a
 :class:`~iactcopy.store.sources.Source`: a path or a ``file://`` URL gives the
 same :class:`~iactcopy.store.sources.LocalSource` as before, an ``http``,
-``https`` or ``sftp`` URL an :class:`FsspecSource`.  fsspec (with aiohttp for
-http, sshfs for sftp: ``pip install iactcopy[remote]``) is imported only
-when such a URL is used.  :func:`read_remote_master` reads a master file by
+``https``, ``sftp`` or ``root`` URL an :class:`FsspecSource`.  The packages
+of the ``remote`` extra (``pip install iactcopy[remote]``: fsspec and aiohttp
+for http, asyncssh for sftp, fsspec-xrootd and xrootd for root) are imported
+only when such a URL is used.  :func:`read_remote_master` reads a master file by
 URL; :mod:`iactcopy.store.indexfetch` reads index files through any source.
 
 Decisions:
@@ -76,7 +77,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-URL_SCHEMES = ("http", "https", "sftp", "file")
+URL_SCHEMES = ("http", "https", "sftp", "root", "file")
 """The URL schemes a store may be named by; another ``scheme://`` is refused."""
 
 ATTEMPTS = 3
@@ -88,10 +89,12 @@ RETRY_DELAYS = (0.5, 1.0)
 TIMEOUT = 60.0
 """Seconds a connection may take to open, or stay silent while a file is read."""
 
-_FSSPEC_SCHEMES = ("http", "https", "sftp")
+_FSSPEC_SCHEMES = ("http", "https", "sftp", "root")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
 _RETRY_STATUS = frozenset({408, 425, 429})
 _REMOTE_EXTRA = "pip install iactcopy[remote]"
+_PACKAGES = {"http": "fsspec and aiohttp", "https": "fsspec and aiohttp", "sftp": "asyncssh",
+             "root": "fsspec-xrootd and xrootd"}
 
 
 def is_url(location: str | os.PathLike) -> bool:
@@ -223,7 +226,7 @@ class FsspecSource(Source):
                  delays: tuple[float, ...] | None = None, timeout: float | None = None):
         scheme = _scheme(root)
         if scheme not in _FSSPEC_SCHEMES:
-            raise ValueError(f"root must be an http, https or sftp URL, not {root!r}")
+            raise ValueError(f"root must be an http, https, sftp or root URL, not {root!r}")
         parts = urlsplit(root)
         if parts.query or parts.fragment:
             raise ValueError(f"a store URL may have no query or fragment: {root!r}")
@@ -236,8 +239,10 @@ class FsspecSource(Source):
         self.root = root.rstrip("/")
         self._http = scheme in ("http", "https")
         # http: URLs (%-escapes kept, other characters quoted as needed);
-        # sftp: paths on the server.
-        self._base = self.root if self._http else unquote(parts.path).rstrip("/")
+        # sftp, root: absolute paths on the server (root://host//data/x is /data/x).
+        self._base = self.root if self._http else "/" + unquote(parts.path).strip("/")
+        if self._base == "/" and not self._http:
+            self._base = ""
         self._fs: Any = None
         self._fs_lock = threading.Lock()
         self._sizes: dict[str, int] = {}
@@ -369,6 +374,13 @@ def _scheme(location: str) -> str | None:
 
 def _filesystem_class(scheme: str) -> type:
     try:
+        if scheme == "root":
+            import fsspec_xrootd  # noqa: F401 - needed by XRootDClient
+            import XRootD  # noqa: F401
+
+            from iactcopy.store.xrootdclient import XRootDClient
+
+            return XRootDClient
         if scheme == "sftp":
             import asyncssh  # noqa: F401 - the SSH client of SftpClient
 
@@ -378,13 +390,15 @@ def _filesystem_class(scheme: str) -> type:
         import aiohttp  # noqa: F401 - needed by fsspec's HTTP file system
         from fsspec.implementations.http import HTTPFileSystem
     except ImportError as err:
-        raise ImportError(f"{scheme}:// URLs need fsspec, aiohttp and sshfs: "
+        raise ImportError(f"{scheme}:// URLs need {_PACKAGES[scheme]}: "
                           f"{_REMOTE_EXTRA} ({err})") from err
     return HTTPFileSystem
 
 
 def _make_filesystem(scheme: str, root: str, timeout: float):
     cls = _filesystem_class(scheme)
+    if scheme == "root":
+        return cls(urlsplit(root).netloc, timeout=timeout)
     if scheme == "sftp":
         parts = urlsplit(root)
         return cls(parts.hostname, parts.port or 22, timeout=timeout,

@@ -29,7 +29,6 @@ with latency"):
 from __future__ import annotations
 
 import asyncio
-import collections
 import concurrent.futures
 import errno
 import logging
@@ -38,7 +37,9 @@ import stat
 import threading
 from typing import Any
 
-__all__ = ["READ_DEPTH", "SftpClient", "SftpReader"]
+from iactcopy.store.pipelinedread import PipelinedReader
+
+__all__ = ["CHANNELS", "READ_DEPTH", "WINDOW", "SftpClient"]
 
 log = logging.getLogger(__name__)
 
@@ -67,15 +68,18 @@ class SftpClient:
         Seconds a connection may take to open, or a read may wait for data.
     depth : int, optional
         Read requests in flight per file. Default: :data:`READ_DEPTH`.
+    channels : int, optional
+        SFTP sessions to spread the files over. Default: :data:`CHANNELS`.
     """
 
     def __init__(self, host: str, port: int, *, username: str | None = None,
                  password: str | None = None, timeout: float = 60.0,
-                 depth: int = READ_DEPTH, channels: int = CHANNELS):
+                 depth: int | None = None, channels: int | None = None):
         import asyncssh
 
         self.timeout = timeout
-        self.depth = depth
+        self.depth = READ_DEPTH if depth is None else depth
+        channels = CHANNELS if channels is None else channels
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="iactcopy-sftp",
                                         daemon=True)
@@ -155,7 +159,7 @@ class SftpClient:
         with self.open(path) as reader:
             return reader.read()
 
-    def open(self, path: str, size: int | None = None) -> SftpReader:
+    def open(self, path: str, size: int | None = None) -> PipelinedReader:
         """A reader of *path* with :attr:`depth` block requests in flight.
 
         Parameters
@@ -167,8 +171,11 @@ class SftpClient:
         """
         channel = self._channel()
         handle = self._run(_translated(channel.open(path, "rb"), path))
-        block = max(channel.limits.max_read_len, 16 << 10)
-        return SftpReader(self, handle, path, block, size)
+        return PipelinedReader(
+            lambda offset, length: self._submit(_translated(handle.read(length, offset), path)),
+            path, block=max(channel.limits.max_read_len, 16 << 10), depth=self.depth,
+            timeout=self.timeout, size=size,
+            on_close=lambda: self._later(_quiet_close, handle, path))
 
     def _submit(self, coroutine) -> concurrent.futures.Future:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
@@ -217,89 +224,6 @@ async def _shutdown(conn) -> None:
     if others:
         await asyncio.wait(others, timeout=1)
     asyncio.get_running_loop().stop()
-
-
-class SftpReader:
-    """A file open on an :class:`SftpClient`: reads come back in order, many in flight.
-
-    ``read()`` returns the next block (at most one server read, whatever
-    size is asked for) and ``b""`` at the end.  Use it as a context manager,
-    or call :meth:`close`.
-    """
-
-    def __init__(self, client: SftpClient, handle, path: str, block: int, size: int | None):
-        self._client = client
-        self._handle = handle
-        self._path = path
-        self._block = block
-        self._size = size
-        self._next = 0  # offset of the next block to ask for
-        self._done = False
-        self._left = b""
-        self._pending: collections.deque = collections.deque()
-        self._fill()
-
-    def _fill(self) -> None:
-        while len(self._pending) < self._client.depth and (
-                self._size is None or self._next < self._size):
-            length = self._block if self._size is None else min(self._block,
-                                                                 self._size - self._next)
-            self._pending.append((self._next, length, self._client._submit(
-                _translated(self._handle.read(length, self._next), self._path))))
-            self._next += length
-
-    def read(self, size: int = -1) -> bytes:
-        """At most *size* bytes (all that is left when negative); ``b""`` at the end.
-
-        A positive *size* gets at most one block: what has arrived, without
-        waiting for the blocks behind it.
-        """
-        if size is None or size < 0:
-            return b"".join([self._left, *iter(self._next_block, b"")])
-        if not self._left:
-            self._left = self._next_block()
-        data, self._left = self._left[:size], self._left[size:]
-        return data
-
-    def _next_block(self) -> bytes:
-        if self._done or not self._pending:
-            return b""
-        offset, length, future = self._pending.popleft()
-        try:
-            data = future.result(self._client.timeout)
-        except concurrent.futures.TimeoutError:
-            raise TimeoutError(errno.ETIMEDOUT, f"no data in {self._client.timeout:g} s",
-                               self._path) from None
-        if not data:
-            self._done = True
-            return b""
-        if len(data) < length:
-            # A short read (the server's choice, or the end of a file that
-            # shrank): ask for the rest before what follows, and keep order.
-            rest = offset + len(data)
-            self._pending.appendleft((rest, length - len(data), self._client._submit(
-                _translated(self._handle.read(length - len(data), rest), self._path))))
-        self._fill()
-        return data
-
-    def close(self) -> None:
-        """Forget the blocks not read yet; close the remote file without waiting."""
-        for _, _, future in self._pending:
-            future.cancel()
-        self._pending.clear()
-        self._done = True
-        if self._handle is not None:
-            handle, self._handle = self._handle, None
-            self._client._later(_quiet_close, handle, self._path)
-
-    def readable(self) -> bool:
-        return True
-
-    def __enter__(self) -> SftpReader:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
 
 async def _quiet_close(handle, path: str) -> None:
