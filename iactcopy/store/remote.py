@@ -38,6 +38,7 @@ Decisions:
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import os
 import re
@@ -46,7 +47,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
 from iactcopy.errors import DataStoreError
@@ -60,6 +61,11 @@ from iactcopy.store.sources import (
     check_relpath,
     write_all,
 )
+
+if TYPE_CHECKING:
+    import ssl
+
+    from iactcopy.store.credentials import Credentials
 
 __all__ = [
     "ATTEMPTS",
@@ -247,6 +253,11 @@ class FsspecSource(Source):
         self._fs_lock = threading.Lock()
         self._sizes: dict[str, int] = {}
         _filesystem_class(scheme)  # a missing package is reported now, not per file
+        # Found now too: a variable naming a missing file is one error, not one per file.
+        from iactcopy.store.credentials import find_credentials
+
+        self.credentials = find_credentials(root) if self._http else None
+        self._ssl = self.credentials.ssl_context() if scheme == "https" else None
 
     def url(self, relpath: str) -> str:
         """The URL of *relpath*, checked (:func:`check_relpath`) before it is built."""
@@ -326,7 +337,8 @@ class FsspecSource(Source):
         # when it is created.
         with self._fs_lock:
             if self._fs is None:
-                self._fs = _make_filesystem(self.scheme, self.root, self.timeout)
+                self._fs = _make_filesystem(self.scheme, self.root, self.timeout,
+                                            self.credentials, self._ssl)
             return self._fs
 
     def _forget(self, fs) -> None:
@@ -351,6 +363,8 @@ class FsspecSource(Source):
                 if not transient or attempt == self.attempts:
                     if transient and attempt > 1:
                         error.strerror = f"{error.strerror} ({attempt} attempts)"
+                    if isinstance(error, _LoginRefused) and self.credentials is not None:
+                        error.strerror = f"{error.strerror}; {self.credentials.describe()}"
                     if error is err:
                         raise
                     raise error from err
@@ -359,6 +373,10 @@ class FsspecSource(Source):
                          error.strerror, attempt, self.attempts, delay)
             time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _LoginRefused(PermissionError):
+    """The server refused the credentials sent (HTTP 401 or 403, a client certificate)."""
 
 
 def _scheme(location: str) -> str | None:
@@ -395,7 +413,8 @@ def _filesystem_class(scheme: str) -> type:
     return HTTPFileSystem
 
 
-def _make_filesystem(scheme: str, root: str, timeout: float):
+def _make_filesystem(scheme: str, root: str, timeout: float, credentials: Credentials | None,
+                     context: ssl.SSLContext | None):
     cls = _filesystem_class(scheme)
     if scheme == "root":
         return cls(urlsplit(root).netloc, timeout=timeout)
@@ -407,7 +426,21 @@ def _make_filesystem(scheme: str, root: str, timeout: float):
     import aiohttp
 
     client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
-    return cls(skip_instance_cache=True, client_kwargs={"timeout": client_timeout})
+    options: dict[str, Any] = {"timeout": client_timeout}
+    if credentials is not None and credentials.headers():
+        options["headers"] = credentials.headers()
+    if credentials is not None and credentials.basic is not None:
+        options["auth"] = aiohttp.BasicAuth(*credentials.basic)
+    return cls(skip_instance_cache=True, client_kwargs=options,
+               get_client=functools.partial(_http_session, context=context))
+
+
+async def _http_session(*, context: ssl.SSLContext | None, loop=None, **options):
+    """fsspec's HTTP session, with our TLS context (made here: a connector needs the loop)."""
+    import aiohttp
+
+    connector = None if context is None else aiohttp.TCPConnector(ssl=context)
+    return aiohttp.ClientSession(connector=connector, **options)
 
 
 def _fs_info(fs, path: str) -> dict:
@@ -458,10 +491,14 @@ def _as_os_error(err: Exception, what: str) -> tuple[OSError, bool]:
         if status in (404, 410):
             return FileNotFoundError(errno.ENOENT, f"not found ({text})", what), False
         if status in (401, 403):
-            return PermissionError(errno.EACCES, f"access refused ({text})", what), False
+            return _LoginRefused(errno.EACCES, f"access refused ({text})", what), False
         return OSError(errno.EIO, text, what), status in _RETRY_STATUS or status >= 500
     if isinstance(cause, FileNotFoundError):
         return FileNotFoundError(errno.ENOENT, "not found", what), False
+    refused = _tls_refusal(cause, aiohttp)
+    if refused is not None:
+        kind = _LoginRefused if "refused the login" in refused else PermissionError
+        return kind(errno.EACCES, refused, what), False
     if type(cause).__name__ == "HostKeyNotVerifiable":  # asyncssh
         return PermissionError(errno.EACCES, f"{_text(cause).rstrip('.')}: its key is not in "
                                              "~/.ssh/known_hosts (connect once with ssh, or "
@@ -475,6 +512,31 @@ def _as_os_error(err: Exception, what: str) -> tuple[OSError, bool]:
     if isinstance(err, OSError):
         return err, False
     return OSError(errno.EIO, f"{type(cause).__name__}: {_text(cause)}", what), False
+
+
+def _tls_refusal(err: BaseException, aiohttp) -> str | None:
+    """What went wrong in a TLS handshake that failed, or None for another error."""
+    import ssl
+
+    found: BaseException | None = err
+    # aiohttp's certificate error is an ssl.SSLError itself; the one it wraps
+    # has the words.
+    while found is not None and (not isinstance(found, ssl.SSLError)
+                                 or getattr(found, "certificate_error", None) is not None):
+        found = (getattr(found, "certificate_error", None) or getattr(found, "os_error", None)
+                 or found.__cause__ or found.__context__)
+    if found is None:
+        if aiohttp is None or not isinstance(err, aiohttp.ClientSSLError):
+            return None
+        found = err
+    reason = getattr(found, "verify_message", None) or getattr(found, "reason", None) \
+        or _text(found)
+    if isinstance(found, ssl.SSLCertVerificationError):
+        return (f"the server's certificate is not trusted ({reason}): give its CA with "
+                "SSL_CERT_FILE or X509_CERT_DIR")
+    if "CERTIFICATE_REQUIRED" in str(reason).upper() or "BAD_CERTIFICATE" in str(reason).upper():
+        return f"the server refused the login: it wants a client certificate ({reason})"
+    return f"TLS handshake failed ({reason})"
 
 
 def _is_timeout(err: BaseException) -> bool:
