@@ -15,14 +15,26 @@ Decisions:
   a timeout, HTTP 408, 425, 429 or 5xx) is tried again after
   :data:`RETRY_DELAYS`, :data:`ATTEMPTS` attempts in all; then it is that
   file's failure, with the number of attempts in the reason.  Anything else
-  (404, 403, a host key that cannot be verified) fails at once.  A copy that
-  breaks off is started again from its first byte, and progress is not
-  counted twice.  An sftp connection that broke is opened anew.
+  (404, 401, 403, a host key or server certificate that cannot be verified,
+  a refused login) fails at once.  A copy that breaks off is started again
+  from its first byte, and progress is not counted twice.  An sftp or
+  XRootD connection that broke is opened anew.
 * **Parallel transfers.** A source holds one aiohttp session (a pool of
-  connections) or one SSH connection (up to 8 SFTP channels), shared by the
+  connections), one SSH connection
+  (:class:`~iactcopy.store.sftpclient.SftpClient`) or one XRootD client
+  (:class:`~iactcopy.store.xrootdclient.XRootDClient`), shared by the
   threads of :func:`~iactcopy.store.transfer.plan_copy` and
-  :func:`~iactcopy.store.transfer.copy_files`, so ``nthreads`` requests are
-  in flight at once and latency is paid once per batch, not per file.
+  :func:`~iactcopy.store.transfer.copy_files`, so ``nthreads`` files are
+  in flight at once; sftp and root also keep many block requests in flight
+  within each file (:mod:`iactcopy.store.pipelinedread`).
+* **Timeout.** ``timeout`` (the tools' hidden parameter, default
+  :data:`TIMEOUT`) bounds the opening of a connection and every wait for
+  data: a read that makes no progress for that long fails (and is tried
+  again, as a transient failure).
+* **Credentials.** https requests carry what
+  :mod:`iactcopy.store.credentials` finds (a bearer token, ~/.netrc, an
+  X.509 certificate, extra CAs); a refusal names where the credentials sent
+  came from, never what they are.
 * **Times.** The modification time is what the server gives: HTTP
   ``Last-Modified`` (whole seconds), the sftp ``stat`` time, or a
   ``mtime``/``LastModified`` entry of another fsspec file system; None when
@@ -32,7 +44,9 @@ Decisions:
   the user's SSH set-up as asyncssh reads it: the keys in ``~/.ssh``
   (``id_ed25519``, ``id_ecdsa``, ``id_rsa``), an ssh-agent, and
   ``~/.ssh/config``.  The server's host key must be in
-  ``~/.ssh/known_hosts``, as for ``ssh`` (sshfs alone would not check it).
+  ``~/.ssh/known_hosts``, as for ``ssh``.
+* **root.** ``root://[user@]host[:port]//absolute/path``, through
+  fsspec-xrootd; authentication is the XRootD client's own.
 """
 
 from __future__ import annotations
@@ -143,7 +157,7 @@ def open_source(root: str | os.PathLike) -> Source:
     DataStoreError
         For an unsupported URL (see :func:`local_path`).
     ImportError
-        For an http(s) or sftp URL when fsspec (aiohttp, sshfs) is missing.
+        For a remote URL when the packages of the ``remote`` extra are missing.
     """
     path = local_path(root)
     if path is not None:
@@ -504,7 +518,9 @@ def _as_os_error(err: Exception, what: str) -> tuple[OSError, bool]:
                                              "~/.ssh/known_hosts (connect once with ssh, or "
                                              "add it with ssh-keyscan)", what), False
     if isinstance(cause, PermissionError):
-        return PermissionError(errno.EACCES, f"access refused ({_text(cause)})", what), False
+        why = cause.strerror or _text(cause)
+        text = why if "refused" in why else f"access refused ({why})"
+        return PermissionError(errno.EACCES, text, what), False
     if _is_timeout(cause):
         return TimeoutError(errno.ETIMEDOUT, f"timed out ({_text(cause)})", what), True
     if _is_connection_error(cause, aiohttp):

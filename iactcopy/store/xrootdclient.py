@@ -15,8 +15,8 @@ Decisions (measurements in docs/benchmarks.rst):
   few MB is one request after its open.  Files stay open in fsspec-xrootd's
   handle cache, so closing them costs no round trip.
 * **Errors.** The XRootD status in fsspec-xrootd's message decides:
-  ``[3011]`` (not found) is ``FileNotFoundError``, ``[3010]`` (not
-  authorised) and a failed authentication are ``PermissionError``, a
+  ``[3011]`` (not found) is ``FileNotFoundError``, a failed authentication
+  ("login refused") and ``[3010]`` (not authorised) are ``PermissionError``, a
   connection or socket error is ``ConnectionError`` (tried again), an
   operation that expired is ``TimeoutError``.
 * **Connections.** The client tries a connection once per attempt (the
@@ -47,7 +47,7 @@ DEPTH = 4
 
 _CODE = re.compile(r"\[(\d{4})\]")
 _NOT_FOUND, _NOT_AUTHORIZED = "3011", "3010"
-_REFUSED_WORDS = ("auth failed", "authentication failed", "not authorized", "permission denied")
+_REFUSED_WORDS = ("not authorized", "permission denied")
 _CONNECTION_WORDS = ("connection error", "socket error", "socket timeout", "connection refused",
                      "stream", "invalid address")
 
@@ -136,8 +136,10 @@ def translate(err: OSError, path: str) -> OSError:
     code = _CODE.search(text)
     if (code and code.group(1) == _NOT_FOUND) or "no such file" in lowered:
         return FileNotFoundError(errno.ENOENT, "no such file", path)
+    if "auth" in lowered and "failed" in lowered:
+        return PermissionError(errno.EACCES, f"login refused ({reason})", path)
     if (code and code.group(1) == _NOT_AUTHORIZED) or any(w in lowered for w in _REFUSED_WORDS):
-        return PermissionError(errno.EACCES, f"login or access refused ({reason})", path)
+        return PermissionError(errno.EACCES, f"access refused ({reason})", path)
     if "expired" in lowered or ("timeout" in lowered and "socket" not in lowered):
         return TimeoutError(errno.ETIMEDOUT, f"timed out ({reason})", path)
     if any(word in lowered for word in _CONNECTION_WORDS):
