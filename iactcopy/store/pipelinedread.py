@@ -14,9 +14,10 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import errno
+import threading
 from collections.abc import Callable
 
-__all__ = ["PipelinedReader"]
+__all__ = ["PipelinedReader", "ReadAhead"]
 
 
 class PipelinedReader:
@@ -119,3 +120,81 @@ class PipelinedReader:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+class ReadAhead:
+    """Readers started before they are asked for: the next files a copy will open.
+
+    A copy of many small files spends its time waiting for each open and its
+    first blocks; with the files announced (:meth:`expect`), the next
+    *files* of them are opened and their first blocks asked for while
+    earlier ones are still being read, so even one copy thread keeps the
+    link busy.
+
+    Parameters
+    ----------
+    start : callable
+        ``start(path, size)`` returns a :class:`PipelinedReader` without
+        waiting for the server (its requests in flight).
+    files : int
+        Files read ahead at most.
+    """
+
+    def __init__(self, start: Callable[[str, int | None], PipelinedReader], files: int):
+        self._start = start
+        self._files = files
+        self._lock = threading.Lock()
+        self._expected: collections.deque = collections.deque()
+        self._ahead: dict[str, tuple[int, PipelinedReader]] = {}
+        self._started = 0
+
+    def expect(self, files: list[tuple[str, int | None]]) -> None:
+        """Announce the files (path, size) that will be opened next, in order."""
+        with self._lock:
+            self._expected = collections.deque(files)
+            stale, self._ahead = list(self._ahead.values()), {}
+        for _, reader in stale:
+            reader.close()
+        self._fill()
+
+    def take(self, path: str) -> PipelinedReader | None:
+        """The reader started for *path*, or None; readers skipped over are closed."""
+        skipped = []
+        with self._lock:
+            found = self._ahead.pop(path, None)
+            if found is not None:
+                # Started before this one and not taken: the copy went past
+                # them (the file was written meanwhile by another process).
+                skipped = [self._ahead.pop(other) for other, (rank, _) in
+                           list(self._ahead.items()) if rank < found[0]]
+        for _, reader in skipped:
+            reader.close()
+        self._fill()
+        return None if found is None or found[1] is _PLACEHOLDER else found[1]
+
+    def _fill(self) -> None:
+        while True:
+            with self._lock:
+                if not self._expected or len(self._ahead) >= self._files:
+                    return
+                path, size = self._expected.popleft()
+                self._started += 1
+                rank = self._started
+                # Reserved before it is started: other threads count it.
+                self._ahead[path] = (rank, _PLACEHOLDER)
+            reader = self._start(path, size)
+            with self._lock:
+                if self._ahead.get(path, (None,))[0] == rank:
+                    self._ahead[path] = (rank, reader)
+                    continue
+            reader.close()  # taken or dropped while it started
+
+
+class _Placeholder:
+    """Stands for a reader being started: taking it gives nothing, closing it nothing."""
+
+    def close(self) -> None:
+        pass
+
+
+_PLACEHOLDER = _Placeholder()

@@ -308,6 +308,14 @@ class FsspecSource(Source):
                 return self._copy(norm, out, callback)
         return self._copy(norm, dest, callback)
 
+    def expect(self, relpaths: list[str]) -> None:
+        """Announce the files to be copied next: sftp and root start reading some ahead."""
+        fs = self._fs
+        if fs is None or not hasattr(fs, "expect"):
+            return
+        fs.expect([(self._fs_path(norm), self._sizes.get(norm))
+                   for norm in map(check_relpath, relpaths)])
+
     def _copy(self, norm: str, out: BinaryIO, callback) -> int:
         start = out.tell() if out.seekable() else None
         most = 0  # the most bytes any attempt wrote; those are already reported

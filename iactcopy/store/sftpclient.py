@@ -37,14 +37,17 @@ import stat
 import threading
 from typing import Any
 
-from iactcopy.store.pipelinedread import PipelinedReader
+from iactcopy.store.pipelinedread import PipelinedReader, ReadAhead
 
-__all__ = ["CHANNELS", "READ_DEPTH", "WINDOW", "SftpClient"]
+__all__ = ["CHANNELS", "FILES_AHEAD", "READ_DEPTH", "WINDOW", "SftpClient"]
 
 log = logging.getLogger(__name__)
 
 READ_DEPTH = 32
 """Read requests kept outstanding per file (each one block of the server's largest read)."""
+
+FILES_AHEAD = 8
+"""Files opened, and their first blocks asked for, before the copy gets to them."""
 
 CHANNELS = 4
 """SFTP sessions opened on the connection (files are spread over them)."""
@@ -85,6 +88,7 @@ class SftpClient:
                                         daemon=True)
         self._thread.start()
         self._listings: dict[str, asyncio.Future] = {}
+        self._ahead = ReadAhead(self._start, FILES_AHEAD)
         ciphers = [name for name in _PREFERRED_CIPHERS]
         ciphers += [alg.decode() for alg in asyncssh.encryption.get_default_encryption_algs()
                     if alg.decode() not in ciphers]
@@ -169,13 +173,35 @@ class SftpClient:
             The size, when known: no block is asked for past it. Default:
             read until the server says end of file.
         """
+        return self._ahead.take(path) or self._start(path, size)
+
+    def expect(self, files: list[tuple[str, int | None]]) -> None:
+        """Announce the files (path, size) to be opened next: some are opened ahead."""
+        self._ahead.expect(files)
+
+    def _start(self, path: str, size: int | None) -> PipelinedReader:
+        """A reader whose open and first reads are sent, without waiting for them.
+
+        An error of the open is raised by the first read.
+        """
         channel = self._channel()
-        handle = self._run(_translated(channel.open(path, "rb"), path))
-        return PipelinedReader(
-            lambda offset, length: self._submit(_translated(handle.read(length, offset), path)),
-            path, block=max(channel.limits.max_read_len, 16 << 10), depth=self.depth,
-            timeout=self.timeout, size=size,
-            on_close=lambda: self._later(_quiet_close, handle, path))
+        opened = self._submit(_translated(channel.open(path, "rb"), path))
+
+        async def read(offset: int, length: int) -> bytes:
+            handle = await asyncio.wrap_future(opened)
+            return await _translated(handle.read(length, offset), path)
+
+        def close() -> None:
+            def closed(future: concurrent.futures.Future) -> None:
+                if not future.cancelled() and future.exception() is None:
+                    self._later(_quiet_close, future.result(), path)
+
+            opened.add_done_callback(closed)
+
+        return PipelinedReader(lambda offset, length: self._submit(read(offset, length)), path,
+                               block=max(channel.limits.max_read_len, 16 << 10),
+                               depth=self.depth, timeout=self.timeout, size=size,
+                               on_close=close)
 
     def _submit(self, coroutine) -> concurrent.futures.Future:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)

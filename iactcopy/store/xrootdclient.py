@@ -35,15 +35,18 @@ import re
 import stat
 from typing import Any
 
-from iactcopy.store.pipelinedread import PipelinedReader
+from iactcopy.store.pipelinedread import PipelinedReader, ReadAhead
 
-__all__ = ["BLOCK", "DEPTH", "XRootDClient"]
+__all__ = ["BLOCK", "DEPTH", "FILES_AHEAD", "XRootDClient"]
 
 BLOCK = 8 << 20
 """Bytes per read request (8 MiB)."""
 
 DEPTH = 4
 """Read requests kept outstanding per file."""
+
+FILES_AHEAD = 8
+"""Files whose first blocks are asked for before the copy gets to them."""
 
 _CODE = re.compile(r"\[(\d{4})\]")
 _NOT_FOUND, _NOT_AUTHORIZED = "3011", "3010"
@@ -75,6 +78,7 @@ class XRootDClient:
         self.timeout = timeout
         self._fs = XRootDFileSystem(hostid=hostid, timeout=seconds, skip_instance_cache=True)
         self._listings: dict[str, Any] = {}
+        self._ahead = ReadAhead(self._start, FILES_AHEAD)
 
     def info(self, path: str) -> dict:
         """``{"type", "size", "mtime", "permissions"}`` of *path*."""
@@ -100,6 +104,13 @@ class XRootDClient:
 
     def open(self, path: str, size: int | None = None) -> PipelinedReader:
         """A reader of *path* with :data:`DEPTH` requests of :data:`BLOCK` bytes in flight."""
+        return self._ahead.take(path) or self._start(path, size)
+
+    def expect(self, files: list[tuple[str, int | None]]) -> None:
+        """Announce the files (path, size) to be opened next: some are opened ahead."""
+        self._ahead.expect(files)
+
+    def _start(self, path: str, size: int | None) -> PipelinedReader:
         def request(offset: int, length: int):
             return asyncio.run_coroutine_threadsafe(
                 _translated(self._fs._cat_file(path, start=offset, end=offset + length), path),
