@@ -104,8 +104,8 @@ class PipelinedReader:
 
     def close(self) -> None:
         """Forget the blocks not read yet and close the remote file (without waiting)."""
-        for _, _, future in self._pending:
-            future.cancel()
+        # Requests in flight are left to finish, not cancelled: a client
+        # library that answers a cancelled request complains on stderr.
         self._pending.clear()
         self._done = True
         on_close, self._on_close = self._on_close, None

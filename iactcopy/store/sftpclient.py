@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 READ_DEPTH = 32
 """Read requests kept outstanding per file (each one block of the server's largest read)."""
 
-FILES_AHEAD = 8
+FILES_AHEAD = 16
 """Files opened, and their first blocks asked for, before the copy gets to them."""
 
 CHANNELS = 4

@@ -45,7 +45,7 @@ BLOCK = 8 << 20
 DEPTH = 4
 """Read requests kept outstanding per file."""
 
-FILES_AHEAD = 8
+FILES_AHEAD = 16
 """Files whose first blocks are asked for before the copy gets to them."""
 
 _CODE = re.compile(r"\[(\d{4})\]")
@@ -124,7 +124,7 @@ class XRootDClient:
         try:
             return future.result(self.timeout + 5)
         except concurrent.futures.TimeoutError:
-            future.cancel()
+            # Not cancelled: fsspec-xrootd would complain when its answer comes.
             raise TimeoutError(errno.ETIMEDOUT, f"no answer in {self.timeout:g} s",
                                path) from None
 
