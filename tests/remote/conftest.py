@@ -98,6 +98,8 @@ class Server:
     port: int
     faults: dict = field(default_factory=dict)
     delay: float = 0.0
+    stall: float = 3.0
+    """Seconds a ``"stall"`` request waits, silent, before the connection is closed."""
     requests: list = field(default_factory=list)
     """(method, path, action taken) for each request, in order of arrival."""
     login: tuple | None = None
@@ -121,7 +123,8 @@ class FaultyHandler(http.server.SimpleHTTPRequestHandler):
     that path one after the other (any method); once the list is used up,
     the file is served.  Actions: ``"ok"`` serves, ``"503"`` answers 503,
     ``"405"`` answers 405 (as a server without HEAD would),
-    ``"drop"`` closes the connection without an answer, ``"cut"`` sends the
+    ``"drop"`` closes the connection without an answer, ``"stall"`` says
+    nothing for ``server.stall`` seconds, then closes it, ``"cut"`` sends the
     headers and half the body, then closes, ``"always503"`` answers 503 to
     every request.  ``server.delay`` is added before every answer.
     """
@@ -173,6 +176,9 @@ class FaultyHandler(http.server.SimpleHTTPRequestHandler):
             self.send_error(503, "Service Unavailable (test)")
         elif action == "405":
             self.send_error(405, "Method Not Allowed (test)")
+        elif action == "stall":
+            time.sleep(self.state.stall)
+            self.close_connection = True
         elif action == "drop":
             self.close_connection = True
         elif action == "cut" and method == "GET":

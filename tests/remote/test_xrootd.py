@@ -181,6 +181,24 @@ def test_copy_over_root_is_byte_identical(xrootd, tmp_path):
         assert int((local / relpath).stat().st_mtime) == remote_time
 
 
+def test_a_file_of_many_blocks_arrives_whole_over_root(xrootd, tmp_path):
+    # 20 MB of random bytes: three block requests, the last one short.
+    readme = xrootd.export / "README.txt"
+    readme.write_bytes(os.urandom(20_000_003))
+    readme.chmod(0o644)
+    try:
+        for nthreads in (1, 4):
+            local = tmp_path / f"local-{nthreads}"
+            app = csiactcopy(remote_master=xrootd.url("master.json"), prodname=GENERATED_PROD,
+                             outpath=str(local), nthreads=nthreads)
+            app.execute()
+            assert app.report.complete
+            for relpath in ["README.txt", *data_files(xrootd.export)]:
+                assert filecmp.cmp(xrootd.export / relpath, local / relpath, shallow=False)
+    finally:
+        readme.unlink()
+
+
 def test_csiactdata_and_csfindobs_over_root(xrootd):
     data = csiactdata(datapath=xrootd.url())
     data.run()
