@@ -21,13 +21,16 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m iactcopy.demo demo
 
-# System packages for the sftp tests (openssh-server) and the benchmarks (rsync),
-# from Debian's packages where apt is there; elsewhere those tests skip.
+# System packages for the sftp tests (openssh-server), the root:// tests
+# (xrootd-server) and the benchmarks (rsync; sshfs, the reference of the latency
+# series), from Debian's packages where apt is there; elsewhere those tests skip.
+SYSDEPS := openssh-server rsync sshfs xrootd-server
 sysdeps:
-	@command -v /usr/sbin/sshd >/dev/null && command -v rsync >/dev/null || \
+	@command -v /usr/sbin/sshd >/dev/null && command -v rsync >/dev/null && \
+	  command -v sshfs >/dev/null && command -v /usr/bin/xrootd >/dev/null || \
 	  (command -v apt-get >/dev/null && apt-get update -qq && \
-	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server rsync >/dev/null) || \
-	  echo "warning: openssh-server or rsync could not be installed: the sftp tests will be skipped"
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSDEPS) >/dev/null) || \
+	  echo "warning: $(SYSDEPS) could not all be installed: the sftp or root:// tests will be skipped"
 
 lint: $(STAMP)
 	$(BIN)/ruff check iactcopy tests benchmarks examples

@@ -164,6 +164,23 @@ def bench_remote_latency(quick: bool) -> list[Result]:
                    serial, "nthreads=1", "<= 0.4x", parallel <= 0.4 * serial)]
 
 
+def bench_latency_series(quick: bool) -> list[Result]:
+    """sftp, root and https at 1, 20 and 100 ms round trips, against cp -a from sshfs."""
+    from benchmarks.latency_series import measure
+
+    rows, notes = measure(repeat=1 if quick else 3)
+    for note in notes:
+        print(f"latency series: not measured: {note}", file=sys.stderr)
+    results = []
+    for row in rows:
+        if row.reference is None or row.label.startswith("cp -a"):
+            continue
+        goal = f"<= {row.goal}x" if row.goal else "(for the record)"
+        results.append(Result(f"{row.label}, {row.rtt} ms RTT", row.seconds, "s", row.reference,
+                              f"cp -a from sshfs, {row.rtt} ms", goal, row.met))
+    return results
+
+
 def bench_scale_copy(quick: bool) -> list[Result]:
     """A 1,000-observation run list into a local store of 1,000, from a remote of 10,000."""
     remote = generated("sim-10k", 10_000)
@@ -264,6 +281,7 @@ BENCHMARKS = {
     "copy": bench_copy_1gb,
     "noop": bench_noop_hess,
     "remote": bench_remote_latency,
+    "latency": bench_latency_series,
     "scale": bench_scale_copy,
     "series": bench_index_series,
     "tools100k": bench_100k_tools,

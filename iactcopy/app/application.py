@@ -28,6 +28,7 @@ import contextlib
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Callable, ClassVar
 
@@ -299,7 +300,7 @@ class Application:
             self.log.echo = sys.stdout
         Application._running += 1
         try:
-            with records_to(LogHandler(self.log)):
+            with records_to(LogHandler(self.log)), _library_warnings(shown=self.debug):
                 self.process()
         finally:
             # Restored on failure too, unlike ctools (application.md W-8).
@@ -375,3 +376,19 @@ class Application:
     def expand_path(text: str) -> str:
         """Expand environment references and ``~`` in a folder name (tools.md §0.6)."""
         return os.path.normpath(expand(text.strip())) if text.strip() else ""
+
+
+@contextlib.contextmanager
+def _library_warnings(*, shown: bool):
+    """Python warnings raised while a tool runs: hidden, unless *shown* (``debug=yes``).
+
+    iactcopy itself reports through its log and never through
+    :mod:`warnings`; what arrives there is a library's business (asyncssh's
+    deprecation warnings about DSA keys, for instance), not the user's.
+    """
+    if shown:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield

@@ -54,11 +54,13 @@ class RemoteStore:
         self.source = source
 
     @classmethod
-    def open(cls, remote_master: str) -> RemoteStore:
+    def open(cls, remote_master: str, *, timeout: float | None = None) -> RemoteStore:
         """Open the store whose master file is *remote_master*.
 
-        *remote_master* is a path, or an ``http(s)://``, ``sftp://`` or
-        ``file://`` URL (:mod:`iactcopy.store.remote`).
+        *remote_master* is a path, or an ``http(s)://``, ``sftp://``,
+        ``root://`` or ``file://`` URL (:mod:`iactcopy.store.remote`);
+        *timeout* is the seconds a remote read may go without progress
+        (default: :data:`iactcopy.store.remote.TIMEOUT`).
 
         Raises
         ------
@@ -68,7 +70,7 @@ class RemoteStore:
         """
         path = local_path(remote_master)
         if path is None:
-            return cls(*read_remote_master(remote_master))
+            return cls(*read_remote_master(remote_master, timeout=timeout))
         remote_master = path
         if not os.path.isfile(remote_master):
             raise DataStoreError(

@@ -1,11 +1,12 @@
-"""Stores named by URL: ``http(s)://`` and ``sftp://`` through fsspec, ``file://`` as a path.
+"""Stores named by URL: ``http(s)://``, ``sftp://`` and ``root://``; ``file://`` as a path.
 
 :func:`open_source` turns a store root, path or URL, into a
 :class:`~iactcopy.store.sources.Source`: a path or a ``file://`` URL gives the
 same :class:`~iactcopy.store.sources.LocalSource` as before, an ``http``,
-``https`` or ``sftp`` URL an :class:`FsspecSource`.  fsspec (with aiohttp for
-http, sshfs for sftp: ``pip install iactcopy[remote]``) is imported only
-when such a URL is used.  :func:`read_remote_master` reads a master file by
+``https``, ``sftp`` or ``root`` URL an :class:`FsspecSource`.  The packages
+of the ``remote`` extra (``pip install iactcopy[remote]``: fsspec and aiohttp
+for http, asyncssh for sftp, fsspec-xrootd and xrootd for root) are imported
+only when such a URL is used.  :func:`read_remote_master` reads a master file by
 URL; :mod:`iactcopy.store.indexfetch` reads index files through any source.
 
 Decisions:
@@ -14,14 +15,26 @@ Decisions:
   a timeout, HTTP 408, 425, 429 or 5xx) is tried again after
   :data:`RETRY_DELAYS`, :data:`ATTEMPTS` attempts in all; then it is that
   file's failure, with the number of attempts in the reason.  Anything else
-  (404, 403, a host key that cannot be verified) fails at once.  A copy that
-  breaks off is started again from its first byte, and progress is not
-  counted twice.  An sftp connection that broke is opened anew.
+  (404, 401, 403, a host key or server certificate that cannot be verified,
+  a refused login) fails at once.  A copy that breaks off is started again
+  from its first byte, and progress is not counted twice.  An sftp or
+  XRootD connection that broke is opened anew.
 * **Parallel transfers.** A source holds one aiohttp session (a pool of
-  connections) or one SSH connection (up to 8 SFTP channels), shared by the
+  connections), one SSH connection
+  (:class:`~iactcopy.store.sftpclient.SftpClient`) or one XRootD client
+  (:class:`~iactcopy.store.xrootdclient.XRootDClient`), shared by the
   threads of :func:`~iactcopy.store.transfer.plan_copy` and
-  :func:`~iactcopy.store.transfer.copy_files`, so ``nthreads`` requests are
-  in flight at once and latency is paid once per batch, not per file.
+  :func:`~iactcopy.store.transfer.copy_files`, so ``nthreads`` files are
+  in flight at once; sftp and root also keep many block requests in flight
+  within each file (:mod:`iactcopy.store.pipelinedread`).
+* **Timeout.** ``timeout`` (the tools' hidden parameter, default
+  :data:`TIMEOUT`) bounds the opening of a connection and every wait for
+  data: a read that makes no progress for that long fails (and is tried
+  again, as a transient failure).
+* **Credentials.** https requests carry what
+  :mod:`iactcopy.store.credentials` finds (a bearer token, ~/.netrc, an
+  X.509 certificate, extra CAs); a refusal names where the credentials sent
+  came from, never what they are.
 * **Times.** The modification time is what the server gives: HTTP
   ``Last-Modified`` (whole seconds), the sftp ``stat`` time, or a
   ``mtime``/``LastModified`` entry of another fsspec file system; None when
@@ -31,12 +44,15 @@ Decisions:
   the user's SSH set-up as asyncssh reads it: the keys in ``~/.ssh``
   (``id_ed25519``, ``id_ecdsa``, ``id_rsa``), an ssh-agent, and
   ``~/.ssh/config``.  The server's host key must be in
-  ``~/.ssh/known_hosts``, as for ``ssh`` (sshfs alone would not check it).
+  ``~/.ssh/known_hosts``, as for ``ssh``.
+* **root.** ``root://[user@]host[:port]//absolute/path``, through
+  fsspec-xrootd; authentication is the XRootD client's own.
 """
 
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import os
 import re
@@ -45,11 +61,12 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
 from iactcopy.errors import DataStoreError
 from iactcopy.store.master import MasterIndex
+from iactcopy.store.remoteerrors import LoginRefused, as_os_error, error_reason
 from iactcopy.store.sources import (
     CHUNK_SIZE,
     Destination,
@@ -59,6 +76,11 @@ from iactcopy.store.sources import (
     check_relpath,
     write_all,
 )
+
+if TYPE_CHECKING:
+    import ssl
+
+    from iactcopy.store.credentials import Credentials
 
 __all__ = [
     "ATTEMPTS",
@@ -76,7 +98,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-URL_SCHEMES = ("http", "https", "sftp", "file")
+URL_SCHEMES = ("http", "https", "sftp", "root", "file")
 """The URL schemes a store may be named by; another ``scheme://`` is refused."""
 
 ATTEMPTS = 3
@@ -88,10 +110,11 @@ RETRY_DELAYS = (0.5, 1.0)
 TIMEOUT = 60.0
 """Seconds a connection may take to open, or stay silent while a file is read."""
 
-_FSSPEC_SCHEMES = ("http", "https", "sftp")
+_FSSPEC_SCHEMES = ("http", "https", "sftp", "root")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
-_RETRY_STATUS = frozenset({408, 425, 429})
 _REMOTE_EXTRA = "pip install iactcopy[remote]"
+_PACKAGES = {"http": "fsspec and aiohttp", "https": "fsspec and aiohttp", "sftp": "asyncssh",
+             "root": "fsspec-xrootd and xrootd"}
 
 
 def is_url(location: str | os.PathLike) -> bool:
@@ -134,7 +157,7 @@ def open_source(root: str | os.PathLike) -> Source:
     DataStoreError
         For an unsupported URL (see :func:`local_path`).
     ImportError
-        For an http(s) or sftp URL when fsspec (aiohttp, sshfs) is missing.
+        For a remote URL when the packages of the ``remote`` extra are missing.
     """
     path = local_path(root)
     if path is not None:
@@ -151,7 +174,8 @@ def join_url(root: str, relpath: str) -> str:
     return f"{root.rstrip('/')}/{quote(check_relpath(relpath))}"
 
 
-def read_remote_master(url: str, *, hint: str = "") -> tuple[MasterIndex, FsspecSource]:
+def read_remote_master(url: str, *, hint: str = "",
+                       timeout: float | None = None) -> tuple[MasterIndex, FsspecSource]:
     """Read the master file at *url*; return it and the source of its folder.
 
     Parameters
@@ -160,6 +184,8 @@ def read_remote_master(url: str, *, hint: str = "") -> tuple[MasterIndex, Fsspec
         An http(s) or sftp URL of a master file.
     hint : str
         Added to the message when the file is not found. Default: none.
+    timeout : float, optional
+        Seconds a read may go without progress. Default: :data:`TIMEOUT`.
 
     Raises
     ------
@@ -174,7 +200,7 @@ def read_remote_master(url: str, *, hint: str = "") -> tuple[MasterIndex, Fsspec
     if not name or "://" not in folder:
         raise DataStoreError(f'"{url}" names a folder; give the URL of the master file '
                              "(.../master.json).")
-    source = FsspecSource(folder)
+    source = FsspecSource(folder, timeout=timeout)
     try:
         data = source.read_bytes(unquote(name))
     except FileNotFoundError as err:
@@ -220,7 +246,7 @@ class FsspecSource(Source):
                  delays: tuple[float, ...] | None = None, timeout: float | None = None):
         scheme = _scheme(root)
         if scheme not in _FSSPEC_SCHEMES:
-            raise ValueError(f"root must be an http, https or sftp URL, not {root!r}")
+            raise ValueError(f"root must be an http, https, sftp or root URL, not {root!r}")
         parts = urlsplit(root)
         if parts.query or parts.fragment:
             raise ValueError(f"a store URL may have no query or fragment: {root!r}")
@@ -233,12 +259,19 @@ class FsspecSource(Source):
         self.root = root.rstrip("/")
         self._http = scheme in ("http", "https")
         # http: URLs (%-escapes kept, other characters quoted as needed);
-        # sftp: paths on the server.
-        self._base = self.root if self._http else unquote(parts.path).rstrip("/")
+        # sftp, root: absolute paths on the server (root://host//data/x is /data/x).
+        self._base = self.root if self._http else "/" + unquote(parts.path).strip("/")
+        if self._base == "/" and not self._http:
+            self._base = ""
         self._fs: Any = None
         self._fs_lock = threading.Lock()
         self._sizes: dict[str, int] = {}
         _filesystem_class(scheme)  # a missing package is reported now, not per file
+        # Found now too: a variable naming a missing file is one error, not one per file.
+        from iactcopy.store.credentials import find_credentials
+
+        self.credentials = find_credentials(root) if self._http else None
+        self._ssl = self.credentials.ssl_context() if scheme == "https" else None
 
     def url(self, relpath: str) -> str:
         """The URL of *relpath*, checked (:func:`check_relpath`) before it is built."""
@@ -275,6 +308,14 @@ class FsspecSource(Source):
                 return self._copy(norm, out, callback)
         return self._copy(norm, dest, callback)
 
+    def expect(self, relpaths: list[str]) -> None:
+        """Announce the files to be copied next: sftp and root start reading some ahead."""
+        fs = self._fs
+        if fs is None or not hasattr(fs, "expect"):
+            return
+        fs.expect([(self._fs_path(norm), self._sizes.get(norm))
+                   for norm in map(check_relpath, relpaths)])
+
     def _copy(self, norm: str, out: BinaryIO, callback) -> int:
         start = out.tell() if out.seekable() else None
         most = 0  # the most bytes any attempt wrote; those are already reported
@@ -308,7 +349,7 @@ class FsspecSource(Source):
             # block_size=0: one streamed GET; a size already known spares the
             # HEAD request fsspec would otherwise send first.
             return fs.open(path, "rb", block_size=0, size=self._sizes.get(norm))
-        return fs.open(path, "rb")
+        return fs.open(path, self._sizes.get(norm))
 
     def _fs_path(self, norm: str) -> str:
         return f"{self._base}/{quote(norm) if self._http else norm}"
@@ -318,7 +359,8 @@ class FsspecSource(Source):
         # when it is created.
         with self._fs_lock:
             if self._fs is None:
-                self._fs = _make_filesystem(self.scheme, self.root, self.timeout)
+                self._fs = _make_filesystem(self.scheme, self.root, self.timeout,
+                                            self.credentials, self._ssl)
             return self._fs
 
     def _forget(self, fs) -> None:
@@ -337,12 +379,14 @@ class FsspecSource(Source):
                 fs = self._filesystem()
                 return action(fs)
             except Exception as err:  # every backend error is classified below
-                error, transient = _as_os_error(err, what)
+                error, transient = as_os_error(err, what)
                 if transient and fs is not None and not self._http:
                     self._forget(fs)
                 if not transient or attempt == self.attempts:
                     if transient and attempt > 1:
                         error.strerror = f"{error.strerror} ({attempt} attempts)"
+                    if isinstance(error, LoginRefused) and self.credentials is not None:
+                        error.strerror = f"{error.strerror}; {self.credentials.describe()}"
                     if error is err:
                         raise
                     raise error from err
@@ -366,37 +410,55 @@ def _scheme(location: str) -> str | None:
 
 def _filesystem_class(scheme: str) -> type:
     try:
-        if scheme == "sftp":
-            from sshfs import SSHFileSystem
+        if scheme == "root":
+            import fsspec_xrootd  # noqa: F401 - needed by XRootDClient
+            import XRootD  # noqa: F401
 
-            return SSHFileSystem
+            from iactcopy.store.xrootdclient import XRootDClient
+
+            return XRootDClient
+        if scheme == "sftp":
+            import asyncssh  # noqa: F401 - the SSH client of SftpClient
+
+            from iactcopy.store.sftpclient import SftpClient
+
+            return SftpClient
         import aiohttp  # noqa: F401 - needed by fsspec's HTTP file system
         from fsspec.implementations.http import HTTPFileSystem
     except ImportError as err:
-        raise ImportError(f"{scheme}:// URLs need fsspec, aiohttp and sshfs: "
+        raise ImportError(f"{scheme}:// URLs need {_PACKAGES[scheme]}: "
                           f"{_REMOTE_EXTRA} ({err})") from err
     return HTTPFileSystem
 
 
-def _make_filesystem(scheme: str, root: str, timeout: float):
+def _make_filesystem(scheme: str, root: str, timeout: float, credentials: Credentials | None,
+                     context: ssl.SSLContext | None):
     cls = _filesystem_class(scheme)
+    if scheme == "root":
+        return cls(urlsplit(root).netloc, timeout=timeout)
     if scheme == "sftp":
         parts = urlsplit(root)
-        options: dict[str, Any] = {"port": parts.port or 22, "timeout": timeout,
-                                   # () is asyncssh's "~/.ssh/known_hosts"; sshfs's
-                                   # default, None, would trust any host key.
-                                   "known_hosts": (),
-                                   # A silent server is noticed within about `timeout`.
-                                   "keepalive_interval": timeout / 4, "keepalive_count_max": 3}
-        if parts.username:
-            options["username"] = unquote(parts.username)
-        if parts.password:
-            options["password"] = unquote(parts.password)
-        return cls(parts.hostname, skip_instance_cache=True, **options)
+        return cls(parts.hostname, parts.port or 22, timeout=timeout,
+                   username=unquote(parts.username) if parts.username else None,
+                   password=unquote(parts.password) if parts.password else None)
     import aiohttp
 
     client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
-    return cls(skip_instance_cache=True, client_kwargs={"timeout": client_timeout})
+    options: dict[str, Any] = {"timeout": client_timeout}
+    if credentials is not None and credentials.headers():
+        options["headers"] = credentials.headers()
+    if credentials is not None and credentials.basic is not None:
+        options["auth"] = aiohttp.BasicAuth(*credentials.basic)
+    return cls(skip_instance_cache=True, client_kwargs=options,
+               get_client=functools.partial(_http_session, context=context))
+
+
+async def _http_session(*, context: ssl.SSLContext | None, loop=None, **options):
+    """fsspec's HTTP session, with our TLS context (made here: a connector needs the loop)."""
+    import aiohttp
+
+    connector = None if context is None else aiohttp.TCPConnector(ssl=context)
+    return aiohttp.ClientSession(connector=connector, **options)
 
 
 def _fs_info(fs, path: str) -> dict:
@@ -428,77 +490,6 @@ def _http_info(fs, url: str) -> dict:
             and headers.get("Content-Encoding", "identity") in ("identity", "")):
         return {"type": "file", "size": int(length), "Last-Modified": headers.get("Last-Modified")}
     return fs.info(url)
-
-
-def _as_os_error(err: Exception, what: str) -> tuple[OSError, bool]:
-    """The OSError to report for a backend error, and whether it is transient."""
-    cause: BaseException = err
-    # fsspec's HTTP info() turns every failure into FileNotFoundError(url)
-    # raised from the real one; the real one decides.
-    if type(err) is FileNotFoundError and err.__cause__ is not None:
-        cause = err.__cause__
-    try:
-        import aiohttp
-    except ImportError:  # pragma: no cover - sftp without the http part of the extra
-        aiohttp = None
-    if aiohttp is not None and isinstance(cause, aiohttp.ClientResponseError):
-        status = cause.status
-        text = f"HTTP {status} {cause.message}".strip()
-        if status in (404, 410):
-            return FileNotFoundError(errno.ENOENT, f"not found ({text})", what), False
-        if status in (401, 403):
-            return PermissionError(errno.EACCES, f"access refused ({text})", what), False
-        return OSError(errno.EIO, text, what), status in _RETRY_STATUS or status >= 500
-    if isinstance(cause, FileNotFoundError):
-        return FileNotFoundError(errno.ENOENT, "not found", what), False
-    if type(cause).__name__ == "HostKeyNotVerifiable":  # asyncssh
-        return PermissionError(errno.EACCES, f"{_text(cause).rstrip('.')}: its key is not in "
-                                             "~/.ssh/known_hosts (connect once with ssh, or "
-                                             "add it with ssh-keyscan)", what), False
-    if isinstance(cause, PermissionError):
-        return PermissionError(errno.EACCES, f"access refused ({_text(cause)})", what), False
-    if _is_timeout(cause):
-        return TimeoutError(errno.ETIMEDOUT, f"timed out ({_text(cause)})", what), True
-    if _is_connection_error(cause, aiohttp):
-        return ConnectionError(errno.ECONNABORTED, _connection_text(cause), what), True
-    if isinstance(err, OSError):
-        return err, False
-    return OSError(errno.EIO, f"{type(cause).__name__}: {_text(cause)}", what), False
-
-
-def _is_timeout(err: BaseException) -> bool:
-    import asyncio
-
-    return isinstance(err, (TimeoutError, asyncio.TimeoutError))
-
-
-def _is_connection_error(err: BaseException, aiohttp) -> bool:
-    if aiohttp is not None:
-        if isinstance(err, (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch)):
-            return False
-        if isinstance(err, (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError)):
-            return True
-    if type(err).__name__ == "ConnectionLost":  # asyncssh, without importing it
-        return True
-    return isinstance(err, ConnectionError)
-
-
-def _connection_text(err: BaseException) -> str:
-    host, port = getattr(err, "host", None), getattr(err, "port", None)
-    cause = getattr(err, "os_error", None) or err  # aiohttp's ClientConnectorError wraps one
-    why = os.strerror(cause.errno) if isinstance(cause, OSError) and cause.errno else _text(err)
-    where = f"cannot connect to {host}:{port}" if host else "connection failed"
-    return f"{where}: {why}"
-
-
-def _text(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    return text or type(err).__name__
-
-
-def error_reason(err: OSError) -> str:
-    """The words of an OSError without its errno and file name."""
-    return err.strerror or _text(err)
 
 
 def _mtime(details: dict) -> float | None:

@@ -180,6 +180,13 @@ class Source:
         """Open a file for reading in binary mode (same errors as :meth:`info`)."""
         raise NotImplementedError
 
+    def expect(self, relpaths: list[str]) -> None:
+        """A hint: these files will be copied next, in this order.
+
+        A remote source may start reading some of them ahead; the default
+        does nothing.
+        """
+
     def read_bytes(self, relpath: str) -> bytes:
         """Return the whole content of a small file, such as an index (errors as :meth:`open`)."""
         with self.open(relpath) as src:

@@ -373,6 +373,7 @@ def copy_files(plan: CopyPlan, source: Source, *, nthreads: int = 1,
         if entry.action != COPY:
             run.settle(report, entry, entry.action, entry.reason, 0)
     todo = plan.to_copy
+    source.expect([entry.relpath for entry in todo])
     if nthreads == 1 or len(todo) < 2:
         for entry in todo:
             run.settle(report, entry, *run.copy(entry))

@@ -36,6 +36,7 @@ class Settings:
     expression: str | None
     master_indx: str
     plotfile: str | None
+    timeout: float
 
 
 class csfindobs(Application):
@@ -67,7 +68,7 @@ class csfindobs(Application):
         settings = self._settings()
         if self.read_ahead:
             self["outfile"].filename()
-        store = DataPath.open(settings.datapath, settings.master_indx)
+        store = DataPath.open(settings.datapath, settings.master_indx, timeout=settings.timeout)
         production = store.master.production(settings.prodname)
         self.log_parameters(TERSE)
         self.log.header1(TERSE, "Find observations")
@@ -122,7 +123,8 @@ class csfindobs(Application):
         return Settings(datapath=datapath, prodname=prodname, cone=cone,
                         min_qual=self["min_qual"].integer(),
                         expression=None if expression.upper() in _NO_EXPRESSION else expression,
-                        master_indx=self["master_indx"].string(), plotfile=plotfile)
+                        master_indx=self["master_indx"].string(), plotfile=plotfile,
+                        timeout=self["timeout"].real())
 
     def _cone(self) -> Cone | None:
         # Queried in ctools' order, stopping at the first undefined value, so

@@ -67,6 +67,7 @@ class Settings:
     outpath: str
     nthreads: int
     clobber: bool
+    timeout: float = 60.0
 
 
 class csiactcopy(Application):
@@ -126,7 +127,7 @@ class csiactcopy(Application):
         # The remote master and index files are digested before they are read,
         # and again at the end (_save_stamp).
         digests = {"master": digest([inputs["remote_master"]]) if inputs else None}
-        store = RemoteStore.open(settings.remote_master)
+        store = RemoteStore.open(settings.remote_master, timeout=settings.timeout)
         production = store.production(settings.prodname)
         check_local_store(settings.outpath, production, remote_root=store.local_root)
         self.log_parameters(TERSE)
@@ -265,7 +266,7 @@ class csiactcopy(Application):
         runlist = self["runlist"].filename() if self["runlist"].is_valid() else None
         return Settings(remote_master=remote_master, prodname=prodname, runlist=runlist,
                         outpath=outpath, nthreads=self["nthreads"].integer(),
-                        clobber=self["clobber"].boolean())
+                        clobber=self["clobber"].boolean(), timeout=self["timeout"].real())
 
     def _copy(self, plan: CopyPlan, source: Source, settings: Settings) -> CopyReport:
         """Log the plan and copy what it says."""

@@ -18,6 +18,7 @@ class Settings:
 
     datapath: str
     master_indx: str
+    timeout: float
 
 
 class csiactdata(Application):
@@ -45,8 +46,9 @@ class csiactdata(Application):
 
     def process(self) -> None:
         settings = Settings(datapath=resolve_datapath(self["datapath"].string()),
-                            master_indx=self["master_indx"].string())
-        store = DataPath.open(settings.datapath, settings.master_indx)
+                            master_indx=self["master_indx"].string(),
+                            timeout=self["timeout"].real())
+        store = DataPath.open(settings.datapath, settings.master_indx, timeout=settings.timeout)
         master = store.master
         self.log_parameters(TERSE)
         self.log.header1(TERSE, "Data storage entries")

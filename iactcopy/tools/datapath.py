@@ -76,8 +76,12 @@ class DataPath:
     source: Source | None = None
 
     @classmethod
-    def open(cls, datapath: str, master_indx: str) -> DataPath:
+    def open(cls, datapath: str, master_indx: str, *,
+             timeout: float | None = None) -> DataPath:
         """Read the master file *master_indx* of the folder or URL *datapath*.
+
+        *timeout* is the seconds a remote read may go without progress
+        (default: :data:`iactcopy.store.remote.TIMEOUT`).
 
         Raises
         ------
@@ -88,7 +92,7 @@ class DataPath:
         if folder is not None:
             return cls(MasterIndex.read(locate_master(folder, master_indx)))
         master, source = read_remote_master(join_url(datapath, expand(master_indx.strip())),
-                                            hint=_HINT)
+                                            hint=_HINT, timeout=timeout)
         return cls(master, source)
 
     def has_index(self, production: Production, kind: str) -> bool:

@@ -547,3 +547,21 @@ def test_exit_status_of_a_finished_run_is_0(toy):
 ])
 def test_expand_path(isolated, text, expected):
     assert Application.expand_path(text) == expected.format(home=isolated.home)
+
+
+def _library_warning(app) -> None:
+    import warnings
+
+    warnings.warn("DSA is deprecated (a library's own business)", UserWarning, stacklevel=1)
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_library_warnings_only_with_debug(toy, isolated, debug):
+    import warnings
+
+    app = toy(["toytool", "infile=a.fits", f"debug={'yes' if debug else 'no'}"])
+    app.during = _library_warning
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("default")
+        app.run()
+    assert any("DSA is deprecated" in str(w.message) for w in shown) is debug

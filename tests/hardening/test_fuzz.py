@@ -217,11 +217,12 @@ def yaml_files(isolated) -> Path:
 
 TOOL_NAMES = {
     "csiactcopy": ["remote_master", "prodname", "runlist", "outpath", "report", "nthreads",
-                   "chatter", "clobber", "debug", "mode", "logfile"],
-    "csiactdata": ["datapath", "master_indx", "chatter", "clobber", "debug", "mode", "logfile"],
+                   "timeout", "chatter", "clobber", "debug", "mode", "logfile"],
+    "csiactdata": ["datapath", "master_indx", "timeout", "chatter", "clobber", "debug", "mode",
+                   "logfile"],
     "csfindobs": ["datapath", "prodname", "outfile", "ra", "dec", "rad", "min_qual",
-                  "expression", "master_indx", "plotfile", "report", "chatter", "clobber",
-                  "debug", "mode", "logfile"],
+                  "expression", "master_indx", "plotfile", "report", "timeout", "chatter",
+                  "clobber", "debug", "mode", "logfile"],
 }
 
 

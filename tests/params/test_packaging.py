@@ -74,15 +74,25 @@ def test_shipped_par_file_has_the_ctools_lines(tool):
     assert [par.name for par in parameters] == [f[0] for f in shipped]
 
 
-def test_csiactcopy_nthreads_stands_just_before_chatter():
+def test_csiactcopy_nthreads_and_timeout_stand_just_before_chatter():
     pset = load_parameters("csiactcopy")
     names = pset.names
-    assert names.index("nthreads") == names.index("chatter") - 1
+    assert names.index("nthreads") == names.index("timeout") - 1 == names.index("chatter") - 2
     nthreads = pset["nthreads"]
     assert (nthreads.type, nthreads.mode, nthreads.text, nthreads.minimum, nthreads.maximum,
             nthreads.prompt) == ("i", "h", "4", "1", "64", "Number of parallel transfers")
     assert pset.names[:4] == ["remote_master", "prodname", "runlist", "outpath"]
     assert not pset.is_query(nthreads) and not pset.is_learn(nthreads)
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_timeout_is_hidden_just_before_chatter_with_60_seconds(tool):
+    pset = load_parameters(tool)
+    assert pset.names.index("timeout") == pset.names.index("chatter") - 1
+    timeout = pset["timeout"]
+    assert (timeout.type, timeout.mode, timeout.text, timeout.minimum, timeout.maximum) == (
+        "r", "h", "60", "1", "86400")
+    assert pset.real("timeout") == 60.0
 
 
 @pytest.mark.parametrize("tool", TOOLS)

@@ -184,6 +184,18 @@ def test_persistent_failure_is_that_files_failure(generated_store, http_server, 
     assert not list(outpath.rglob("*.part"))
 
 
+def test_a_silent_server_fails_the_file_after_timeout(generated_store, http_server, tmp_path):
+    silent = f"/{data_file(FIRST_ID + 1)}"
+    server = http_server(generated_store, faults={silent: ["stall"] * 3})
+    app = run_copy(f"{server.url}/master.json", tmp_path / "local", timeout=1)
+    assert app.exit_status == 3
+    problems = dict(app.report.problems)
+    assert list(problems) == [data_file(FIRST_ID + 1)]
+    assert "timed out" in problems[data_file(FIRST_ID + 1)]
+    assert "(3 attempts)" in problems[data_file(FIRST_ID + 1)]
+    assert len(app.report.copied) == GENERATED_NOBS - 1
+
+
 def test_missing_file_gives_exit_3_and_is_not_indexed(generated_store, http_server, tmp_path):
     missing = data_file(FIRST_ID + 1)
     (generated_store / missing).unlink()

@@ -96,6 +96,7 @@ def expected_body(store: Path, chatter: int, *, debug: bool = False,
         "+============+",
         f" datapath ..................: {store}",
         " master_indx ...............: master.json",
+        " timeout ...................: 60",
         f" chatter ...................: {chatter}",
         " clobber ...................: yes",
         f" debug .....................: {'yes' if debug else 'no'}",
@@ -508,7 +509,7 @@ def test_help_anywhere_without_environment(isolated, csiactdata_cmd, args):
     assert text.startswith("usage: csiactdata")
     definitions = _par_definitions()
     assert [name for name, _ in definitions] == [
-        "datapath", "master_indx", "chatter", "clobber", "debug", "mode", "logfile"]
+        "datapath", "master_indx", "timeout", "chatter", "clobber", "debug", "mode", "logfile"]
     for name, prompt in definitions:
         assert re.search(rf"\b{name}\b", text), name
         assert " ".join(prompt.split()) in text, prompt
@@ -753,6 +754,7 @@ def test_python_str(isolated):
         " Running instances .........: 0",
         " datapath ..................: NONE",
         " master_indx ...............: master.json",
+        " timeout ...................: 60",
         " chatter ...................: 3",
         " clobber ...................: yes",
         " debug .....................: no",
@@ -766,7 +768,8 @@ def test_python_pardict(isolated, monkeypatch):
     monkeypatch.setattr(sys, "stdin", None)
     app = csiactdata()
 
-    assert app.pardict() == {"datapath": "NONE", "master_indx": "master.json", "chatter": 2,
+    assert app.pardict() == {"datapath": "NONE", "master_indx": "master.json", "timeout": 60.0,
+                             "chatter": 2,
                              "clobber": True, "debug": False, "mode": "ql",
                              "logfile": "csiactdata.log"}
 
