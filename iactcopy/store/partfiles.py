@@ -9,10 +9,13 @@ in a folder given by a descriptor (:mod:`iactcopy.store.localfolders`).
   elsewhere, a FIFO) is ever opened for writing, truncated or given a mode.
 * It carries the mark of iactcopy's runs from the instant it exists: mode
   :data:`PART_MODE` (owner write only, which no downloader or editor gives a
-  file), a single name, and the user running the copy as its owner.  A
-  ``.part`` without that mark is not iactcopy's: it is never written,
-  reused or removed, and the file it stands in the way of fails with a
-  message naming it.
+  file), a single name, and the user running the copy as its owner.  Once
+  complete, just before its rename, it takes its final mode and the remote
+  file's size and time, which are then its mark: a run killed in between
+  leaves a ``.part`` that the next run still knows as its own.  A ``.part``
+  without either mark is not iactcopy's: it is never written, reused or
+  removed, and the file it stands in the way of fails with a message naming
+  it.
 * Several processes may copy into one folder at once.  Whoever writes
   ``<target>.part`` holds an exclusive ``flock`` on it; the others wait, then
   look at the target again (it is usually up to date by then).  A marked
@@ -38,7 +41,7 @@ import stat
 import time
 from collections.abc import Callable, Iterable
 
-__all__ = ["PART_MODE", "PART_SUFFIX", "ForeignPart", "create_part", "is_marked",
+__all__ = ["PART_MODE", "PART_SUFFIX", "ForeignPart", "Finished", "create_part", "is_marked",
            "remove_stale_parts"]
 
 log = logging.getLogger(__name__)
@@ -56,17 +59,32 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _OPEN_EXISTING = os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 
+Finished = Callable[[os.stat_result], bool]
+"""Tells whether a file has the size and time a complete copy of the remote file gets."""
+
+
 class ForeignPart(OSError):
     """A ``.part`` name taken by a file iactcopy did not make; it is left as it is."""
 
 
-def is_marked(st: os.stat_result) -> bool:
-    """Whether an ``lstat`` result is that of a ``.part`` file made by iactcopy."""
+def is_marked(st: os.stat_result, finished: Finished | None = None) -> bool:
+    """Whether an ``lstat`` result is that of a ``.part`` file made by iactcopy.
+
+    Parameters
+    ----------
+    st : os.stat_result
+        The ``.part`` file's.
+    finished : callable, optional
+        For the ``.part`` of a known remote file: whether *st* is that of a
+        complete copy of it. Default: only the mode marks a ``.part``.
+    """
     return (stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and st.st_uid == os.geteuid()
-            and stat.S_IMODE(st.st_mode) == PART_MODE)
+            and (stat.S_IMODE(st.st_mode) == PART_MODE
+                 or (finished is not None and finished(st))))
 
 
-def create_part(folder_fd: int, name: str, shown: str, check_cancel: Callable[[], None]) -> int:
+def create_part(folder_fd: int, name: str, shown: str, check_cancel: Callable[[], None],
+                finished: Finished | None = None) -> int:
     """Create the ``.part`` *name* in the folder *folder_fd*, locked; return its descriptor.
 
     Parameters
@@ -80,6 +98,8 @@ def create_part(folder_fd: int, name: str, shown: str, check_cancel: Callable[[]
     check_cancel : callable
         Called before each pause while another process holds the name; it
         raises to give up the wait.
+    finished : callable, optional
+        See :func:`is_marked`.
 
     Returns
     -------
@@ -97,7 +117,7 @@ def create_part(folder_fd: int, name: str, shown: str, check_cancel: Callable[[]
         try:
             fd = os.open(name, _CREATE, PART_MODE, dir_fd=folder_fd)
         except FileExistsError:
-            _wait_or_remove(folder_fd, name, shown, check_cancel)
+            _wait_or_remove(folder_fd, name, shown, check_cancel, finished)
             continue
         try:
             # Another run that saw the new file before this lock took it for a
@@ -117,13 +137,13 @@ def create_part(folder_fd: int, name: str, shown: str, check_cancel: Callable[[]
 
 
 def _wait_or_remove(folder_fd: int, name: str, shown: str,
-                    check_cancel: Callable[[], None]) -> None:
+                    check_cancel: Callable[[], None], finished: Finished | None) -> None:
     """Wait while another run holds the ``.part`` *name*; remove it if its run died."""
     try:
         st = os.lstat(name, dir_fd=folder_fd)
     except FileNotFoundError:
         return
-    if not is_marked(st):
+    if not is_marked(st, finished):
         raise ForeignPart(errno.EEXIST, f"{_kind(st)} is in the way, not a .part file of "
                                         "iactcopy; it is left as it is (remove it and rerun)",
                           shown)
@@ -155,15 +175,16 @@ def _wait_or_remove(folder_fd: int, name: str, shown: str,
         os.close(fd)
 
 
-def remove_stale_parts(folders: Iterable[tuple[int, str, set]]) -> None:
+def remove_stale_parts(folders: Iterable[tuple[int, str, dict]]) -> None:
     """Remove the marked ``.part`` files nobody holds in each folder given.
 
     Parameters
     ----------
-    folders : iterable of (int, str, set of str)
+    folders : iterable of (int, str, dict of str to callable)
         A folder's descriptor, its path (for messages), and the ``.part``
-        names of the run's own files there: names starting with ``.`` are
-        left alone unless they are one of these.
+        names of the run's own files there, each with its ``finished`` test
+        (see :func:`is_marked`). Names starting with ``.`` are left alone
+        unless they are one of these.
     """
     for folder_fd, path, ours in folders:
         try:
@@ -173,7 +194,7 @@ def remove_stale_parts(folders: Iterable[tuple[int, str, set]]) -> None:
             log.debug("cannot list %s: %s", path, err)
             continue
         for name in names:
-            _remove_if_unused(folder_fd, name, os.path.join(path, name))
+            _remove_if_unused(folder_fd, name, os.path.join(path, name), ours.get(name))
 
 
 def _same_file(st: os.stat_result, folder_fd: int, name: str) -> bool:
@@ -183,10 +204,11 @@ def _same_file(st: os.stat_result, folder_fd: int, name: str) -> bool:
         return False
 
 
-def _remove_if_unused(folder_fd: int, name: str, shown: str) -> None:
+def _remove_if_unused(folder_fd: int, name: str, shown: str,
+                      finished: Finished | None) -> None:
     try:
         st = os.lstat(name, dir_fd=folder_fd)
-        if not is_marked(st):
+        if not is_marked(st, finished):
             return  # not iactcopy's: the user's own file
         fd = os.open(name, _OPEN_EXISTING, dir_fd=folder_fd)
     except OSError as err:

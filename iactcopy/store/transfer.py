@@ -491,6 +491,7 @@ class _Run:
         self.lock = threading.Lock()
         #: Why the local disk takes no more files, once it does not.
         self.disk_full: str | None = None
+        self._full_why = ""
         #: Whether a thread stuck in a read was left behind at Ctrl-C.
         self.abandoned = False
         #: The mode of a new file, for remote files that have none.
@@ -531,7 +532,7 @@ class _Run:
         for entry in self.plan.entries:
             if entry.target is not None:
                 folder, _, name = entry.relpath.rpartition("/")
-                folders.setdefault(folder, set()).add(name + PART_SUFFIX)
+                folders.setdefault(folder, {})[name + PART_SUFFIX] = _finished_test(entry)
         with contextlib.ExitStack() as stack:
             opened = []
             for folder, ours in sorted(folders.items()):
@@ -554,7 +555,8 @@ class _Run:
                     and entry.relpath not in report.up_to_date and entry.relpath not in \
                     report.kept and entry.relpath not in report.refused:
                 self.progress(entry.size)
-                self.settle(report, entry, FAILED, f"not copied: {self.disk_full}", 0)
+                self.settle(report, entry, FAILED,
+                            f"not copied: {self._full_why} on the local disk", 0)
 
     def settle(self, report: CopyReport, entry: PlanEntry, outcome: str, reason: str,
                nbytes: int) -> None:
@@ -589,6 +591,7 @@ class _Run:
                 with self.lock:
                     if self.disk_full is None:
                         self.disk_full = f"{err.strerror or err} writing {entry.target!r}"
+                        self._full_why = err.strerror or str(err)
         if outcome != COPIED and entry.size > sent.total:
             # Count the rest as done, so the progress still reaches its total.
             self.progress(entry.size - sent.total)
@@ -643,7 +646,8 @@ def _copy_one(entry: PlanEntry, run: _Run, sent: _Sent) -> tuple:
 def _copy_into(folder_fd: int, name: str, entry: PlanEntry, run: _Run, sent: _Sent) -> tuple:
     """Copy through a new ``<name>.part`` in the open folder *folder_fd*, renamed onto *name*."""
     part = name + PART_SUFFIX
-    fd = create_part(folder_fd, part, entry.target + PART_SUFFIX, run.check_cancel)
+    fd = create_part(folder_fd, part, entry.target + PART_SUFFIX, run.check_cancel,
+                     _finished_test(entry))
     owned = True  # the name `part` is still our locked file
     try:
         again = _look_again(folder_fd, name, entry, run.plan.clobber)
@@ -671,6 +675,13 @@ def _copy_into(folder_fd: int, name: str, entry: PlanEntry, run: _Run, sent: _Se
         raise
     finally:
         os.close(fd)
+
+
+def _finished_test(entry: PlanEntry):
+    """Whether a file has the size and time of a complete copy of *entry*'s remote file."""
+    if entry.info is None:
+        return None
+    return lambda st: _compare(st, entry.info, False)[0] == UP_TO_DATE
 
 
 def _look_again(folder_fd: int, name: str, entry: PlanEntry, clobber: bool) -> tuple | None:
