@@ -1,6 +1,6 @@
 """A hostile local side, and runs stopped from outside: each attack of issue 17, part A.
 
-docs/differences.rst, "A hostile world": a folder of outpath swapped for a
+docs/differences.rst and docs/tools/csiactcopy.rst: a folder of outpath swapped for a
 link while a run copies, ``.part`` names taken by hard links, FIFOs or the
 user's own files, SIGTERM and SIGHUP from a batch system, Ctrl-C between the
 renames of the two indexes, a disk or a log that fills up.  Signals are sent
