@@ -212,3 +212,31 @@ def test_log_that_fills_mid_run(remote, isolated, local_store, monkeypatch):
     assert len(outcome.stderr.splitlines()) < 5, outcome.stderr
     assert line
     assert check_store(local_store, remote.parent, clean=False) >= set(LOCAL_IDS)
+
+
+def test_index_folder_linked_outside(remote, isolated, tmp_path):
+    """hduindx "index/hdu-index.fits.gz" with the local "index" a link to a folder outside:
+    no index is written there (exit 1, one error naming the folder)."""
+    import json
+
+    store = remote.parent
+    (store / "index").mkdir()
+    for name in (HDU_INDEX, OBS_INDEX):
+        (store / name).rename(store / "index" / name)
+    document = json.loads(remote.read_text(encoding="utf-8"))
+    for dataset in document["datasets"]:
+        dataset.update(hduindx=f"index/{HDU_INDEX}", obsindx=f"index/{OBS_INDEX}")
+    remote.write_text(json.dumps(document), encoding="utf-8")
+    hdu = IndexTable.read(store / "index" / HDU_INDEX, "HDU")
+    data = hdu.data.astype([(name, "U20" if name == "FILE_DIR" else hdu.data.dtype[name])
+                            for name in hdu.columns])
+    data["FILE_DIR"] = "../data"
+    IndexTable("HDU", data, header=hdu.header).write(store / "index" / HDU_INDEX)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    out = isolated.work / "out"
+    out.mkdir()
+    (out / "index").symlink_to(outside, target_is_directory=True)
+    outcome = run_tool("csiactcopy", *copy_args(remote, out), "mode=h")
+    assert_error(outcome, 1, "'index'", "outside")
+    assert list(outside.iterdir()) == []
