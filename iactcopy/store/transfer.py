@@ -509,7 +509,8 @@ class _Run:
                 except OSError as err:
                     self._root_error = err
             if self._root_error is not None:
-                raise self._root_error
+                err = self._root_error
+                raise OSError(err.errno, err.strerror, err.filename)
             return self._root
 
     def close(self) -> None:
@@ -550,10 +551,9 @@ class _Run:
         """Fail the files a full local disk left uncopied."""
         if self.disk_full is None:
             return
+        settled = {path for name in _REPORT_FIELDS.values() for path in getattr(report, name)}
         for entry in todo:
-            if entry.relpath not in report.copied and entry.relpath not in report.failed \
-                    and entry.relpath not in report.up_to_date and entry.relpath not in \
-                    report.kept and entry.relpath not in report.refused:
+            if entry.relpath not in settled:
                 self.progress(entry.size)
                 self.settle(report, entry, FAILED,
                             f"not copied: {self._full_why} on the local disk", 0)
