@@ -697,12 +697,13 @@ def _look_again(folder_fd: int, name: str, entry: PlanEntry, clobber: bool) -> t
 
 
 def _finish_metadata(fd: int, info: FileInfo, new_mode: int) -> None:
-    # Not the .part's own mode, which is its mark (partfiles.PART_MODE).
-    mode = new_mode if info.mode is None else info.mode & 0o777
-    os.fchmod(fd, mode | stat.S_IWUSR)
+    # The time first, then the mode: the .part's mode is its mark
+    # (partfiles.PART_MODE) until the remote size and time are.
     mtime_ns = info.mtime_as_ns
     if mtime_ns is not None:
         os.utime(fd, ns=(time.time_ns(), mtime_ns))
+    mode = new_mode if info.mode is None else info.mode & 0o777
+    os.fchmod(fd, mode | stat.S_IWUSR)
 
 
 def _compare(local: os.stat_result, info: FileInfo, clobber: bool) -> tuple:

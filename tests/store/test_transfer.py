@@ -761,3 +761,14 @@ def test_full_disk_stops_the_copy(remote, out, code):
                                      "data/sub/irf.fits.gz", "index/hdu-index.fits.gz"]
     assert report.failed["index/hdu-index.fits.gz"].startswith("not copied: ")
     assert parts(out) == []
+
+
+def test_a_complete_part_left_before_its_rename_is_still_ours(remote, out):
+    """Killed after the final mode and time were set, before the rename: the .part has the
+    remote size and time, which mark it as iactcopy's; a rerun replaces it."""
+    relpath = "data/run_020136.fits.gz"
+    part = write_file(out, relpath + ".part", (remote / relpath).read_bytes(),
+                      os.stat(remote / relpath).st_mtime_ns)
+    part.chmod(0o644)
+    _, report = copy(remote, out, [relpath])
+    assert list(report.copied) == [relpath] and parts(out) == []
