@@ -15,6 +15,8 @@ import os
 from collections.abc import Iterator
 from typing import IO
 
+from iactcopy.interrupts import deferred_signals
+
 __all__ = ["ReplaceTogether", "atomic_write", "leftover_temporaries", "write_atomically"]
 
 
@@ -24,7 +26,9 @@ class ReplaceTogether:
     A full disk or any other error while one of them is written leaves every
     old file as it was, so files that must agree never disagree because of
     it.  Only a crash between the renames, a window of a few system calls,
-    leaves some files new and others old.
+    leaves some files new and others old: Ctrl-C, SIGTERM and SIGHUP are
+    held back over them and take effect once all are done
+    (:func:`~iactcopy.interrupts.deferred_signals`).
 
     Used as a context manager: :meth:`commit` when the block ends normally,
     :meth:`discard` when it raises.
@@ -49,17 +53,18 @@ class ReplaceTogether:
     def commit(self) -> None:
         """Rename every temporary into place, in the order they were written."""
         pending, self._pending = self._pending, []
-        done = 0
-        try:
-            for tmp, path in pending:
-                os.replace(tmp, path)
-                done += 1
-        finally:
-            for tmp, _ in pending[done:]:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-        for folder in dict.fromkeys(os.path.dirname(path) or "." for _, path in pending):
-            _fsync_folder(folder)
+        with deferred_signals():
+            done = 0
+            try:
+                for tmp, path in pending:
+                    os.replace(tmp, path)
+                    done += 1
+            finally:
+                for tmp, _ in pending[done:]:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(tmp)
+            for folder in dict.fromkeys(os.path.dirname(path) or "." for _, path in pending):
+                _fsync_folder(folder)
 
     def discard(self) -> None:
         """Remove the temporaries: every file stays as it was."""

@@ -21,6 +21,8 @@ __all__ = [
     "RunListError",
     "IndexTableError",
     "CopyIncomplete",
+    "LogFileError",
+    "LocalDiskError",
 ]
 
 
@@ -115,3 +117,13 @@ class CopyIncomplete(IactcopyError):
     """A copy that finished, but some files were missing or refused."""
 
     exit_status = 3
+
+
+class LogFileError(IactcopyError, OSError):
+    """A log file that cannot be written any more (a full disk): the run stops."""
+
+    exit_status = 1
+
+
+class LocalDiskError(DataStoreError):
+    """The local disk takes no more files (full, over quota, read-only): the copy stops."""

@@ -36,7 +36,13 @@ from iactcopy import __version__
 from iactcopy.app.formatting import header_lines, parformat
 from iactcopy.app.libraryrecords import records_to
 from iactcopy.app.logger import TERSE, Logger, LogHandler
-from iactcopy.errors import IactcopyError, InstallationError, ParFileError, ParFileNotFound
+from iactcopy.errors import (
+    IactcopyError,
+    InstallationError,
+    LogFileError,
+    ParFileError,
+    ParFileNotFound,
+)
 from iactcopy.params.cmdline import apply_arguments
 from iactcopy.params.envexpand import expand
 from iactcopy.params.parameters import Parameter, ParameterSet, Prompter, ValueSource
@@ -286,7 +292,9 @@ class Application:
     def log_error(self, message: str) -> None:
         """Write ``*** ERROR: <message>`` into the log, when it is open."""
         if self.log.is_open:
-            self.log.raw(("" if self.log.at_line_start else "\n") + f"*** ERROR: {message}\n")
+            # A log that fails here loses this line only: the error is on stderr.
+            with contextlib.suppress(LogFileError):
+                self.log.raw(("" if self.log.at_line_start else "\n") + f"*** ERROR: {message}\n")
 
     # -- the life cycle ---------------------------------------------------
     def process(self) -> None:

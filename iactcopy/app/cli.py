@@ -2,7 +2,8 @@
 
 Exit status (contract §2, Application): 0 success; 2 an invalid command
 line, prompt answer, ``@file.yaml`` or parameter value; 3 finished, but some
-files were missing or refused; 130 Ctrl-C; 1 anything else.  An error is one
+files were missing or refused; 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (each stops
+a run as Ctrl-C does: :mod:`iactcopy.interrupts`); 1 anything else.  An error is one
 line ``*** ERROR: <message>`` on stderr, and the same line in the log when it
 is open.  A traceback is shown only for an internal error (a bug), and only
 with ``debug=yes``.
@@ -10,12 +11,14 @@ with ``debug=yes``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 
 from iactcopy.errors import IactcopyError
+from iactcopy.interrupts import Stopped, stopping_on_signals
 
 __all__ = ["run_application", "main_for", "guarded", "wants_debug"]
 
@@ -33,8 +36,10 @@ def wants_debug(argv: Sequence[str]) -> bool:
 
 def report_error(message: str) -> None:
     """Write ``*** ERROR: <message>`` on stderr, on one line."""
-    sys.stderr.write(f"*** ERROR: {' '.join(str(message).splitlines())}\n")
-    sys.stderr.flush()
+    # After SIGHUP the terminal may be gone: the log still gets the line.
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(f"*** ERROR: {' '.join(str(message).splitlines())}\n")
+        sys.stderr.flush()
 
 
 def guarded(work: Callable[[], int], *, debug: bool | Callable[[], bool],
@@ -67,6 +72,8 @@ def guarded(work: Callable[[], int], *, debug: bool | Callable[[], bool],
 
     try:
         return work()
+    except Stopped as err:
+        return fail(f"stopped by {err.signame}", err.exit_status)
     except KeyboardInterrupt:
         return fail("interrupted by the user (Ctrl-C)", 130)
     except BrokenPipeError:
@@ -118,9 +125,14 @@ def run_application(cls: type, argv: Sequence[str] | None = None) -> int:
     def debug() -> bool:
         return state["app"].debug if "app" in state else wants_debug(args)
 
-    status = guarded(work, debug=debug, on_error=log_error)
+    with stopping_on_signals():
+        status = guarded(work, debug=debug, on_error=log_error)
     if "app" in state:
-        state["app"].logFileClose()
+        try:
+            state["app"].logFileClose()
+        except IactcopyError as err:  # the trailer, the first line a full log refused
+            report_error(str(err))
+            status = err.exit_status if status in (0, 3) else status
     return status
 
 

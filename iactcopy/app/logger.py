@@ -8,7 +8,10 @@ follows GammaLib's ``GLog`` and the cscript logging calls (application.md
 * Each finished line reaches the file at once (W-4): ``tail -f`` follows the
   run, and a crash loses at most the line being written.
 * A file that cannot be opened raises :class:`OSError` instead of being
-  ignored (W-2); the application turns it into a clear error.
+  ignored (W-2); the application turns it into a clear error.  A file that
+  cannot be written any more (a full disk) is closed and raises one
+  :class:`~iactcopy.errors.LogFileError` naming it, which stops the run;
+  later lines go only to the echo stream.
 * Widths count characters, not UTF-8 bytes (W-10), and text that cannot be
   encoded is written with backslash escapes instead of raising.
 * A broken or closed echo stream stops the echo quietly (W-5).
@@ -21,6 +24,7 @@ through :mod:`logging` reach the log through :class:`LogHandler`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -29,6 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import IO
 
 from iactcopy.app import formatting
+from iactcopy.errors import LogFileError
 
 __all__ = [
     "EXPLICIT",
@@ -202,7 +207,10 @@ class Logger:
         with self._lock:
             file, self._file, self._path = self._file, None, None
             if file is not None:
-                file.close()
+                # Finished lines are on disk already; what fails here is at
+                # most an unfinished last line.
+                with contextlib.suppress(OSError):
+                    file.close()
 
     def flush(self) -> None:
         """Write out any unfinished line to the file and the echo stream."""
@@ -243,10 +251,22 @@ class Logger:
             self._written += len(out)
             finished = "\n" in out
             if self._file is not None:
-                self._file.write(out)
-                if finished:
-                    self._file.flush()
+                try:
+                    self._file.write(out)
+                    if finished:
+                        self._file.flush()
+                except OSError as err:
+                    self._give_up_file(err)
             self._echo_write(out, flush=finished)
+
+    def _give_up_file(self, err: OSError) -> None:
+        """Close a log file that fails to take more text, and raise the one error that says so."""
+        file, path = self._file, self._path
+        self._file, self._path = None, None
+        # Closing flushes the text that failed once more; it fails again.
+        with contextlib.suppress(OSError):
+            file.close()
+        raise LogFileError(f'cannot write the log file "{path}": {err.strerror or err}') from err
 
     def _lines(self, lines: list[str]) -> None:
         # Frames and boxes are whole lines: end an unfinished line first, so
@@ -484,6 +504,8 @@ class LogHandler(logging.Handler):
                 head = f"{record.levelname}: "
                 message = head + message.replace("\n", "\n" + " " * len(head))
             self.logger.string(level, message)
+        except LogFileError:
+            raise  # stops the run, from whichever thread logged
         except Exception:
             # Logging must never break the run; logging.Handler reports it
             # on stderr (when logging.raiseExceptions is set).

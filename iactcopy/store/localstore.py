@@ -37,6 +37,7 @@ from iactcopy.store.layout import (
     local_paths,
     master_entries,
 )
+from iactcopy.store.localfolders import open_folder, open_root
 from iactcopy.store.localupdate import LocalUpdate
 from iactcopy.store.master import MasterIndex, Production
 from iactcopy.store.productionstats import local_statistics
@@ -140,7 +141,7 @@ def update_local_store(outpath: str, selection: Selection, complete: list[np.nda
             # An unchanged index is not rewritten: a no-op rerun writes nothing.
             for table, local, path in ((hdu, local_hdu, hdu_path), (obs, local_obs, obs_path)):
                 if not table.same_content(local, path):
-                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                    _make_folder(outpath, path)
                     table.write(path, together=together)
                     written += 1
             statistics = local_statistics(production.extras, obs, outpath, files)
@@ -175,6 +176,24 @@ def _as_store_error(outpath: str, what: str | None = None) -> Iterator[None]:
         what = what or f'The local store "{outpath}" cannot be updated'
         where = f': "{err.filename}"' if err.filename and str(err.filename) not in what else ""
         raise DataStoreError(f"{what}{where}: {err.strerror or err}.") from err
+
+
+def _make_folder(outpath: str, path: str) -> None:
+    """Create the folder of *path*, a file below *outpath*, never through a link out of it.
+
+    Raises
+    ------
+    UnsafePath
+        When a folder on the way is a symbolic link that leads out of *outpath*.
+    """
+    folder = os.path.relpath(os.path.dirname(path), outpath)
+    root = open_root(outpath, create=False)
+    try:
+        os.close(open_folder(root, os.path.realpath(outpath),
+                             "" if folder == "." else folder.replace(os.sep, "/"),
+                             os.path.relpath(path, outpath), create=True))
+    finally:
+        os.close(root)
 
 
 def _check_no_shared_index(master: MasterIndex, production: Production) -> None:

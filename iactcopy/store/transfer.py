@@ -24,16 +24,26 @@ Decisions (README §2, "Data stores and copying"; tools.md W-15 to W-23):
   otherwise kept, W-23), and renamed onto the target. Data files are not
   fsync'ed. A kill leaves at most a ``.part``; the target is never truncated.
 * Several processes may copy into one folder at once; they take turns on
-  each ``.part`` file by the locking scheme of :mod:`iactcopy.store.partfiles`.
+  each ``.part`` file by the locking scheme of :mod:`iactcopy.store.partfiles`,
+  which also decides which ``.part`` files are iactcopy's (only those are
+  ever reused or removed).
 * Nothing is written outside ``outpath``: a path that is unsafe, or a
   target folder that resolves (through symbolic links) outside ``outpath``,
-  is refused. Remote names ending in ``.part`` are refused too, because
+  is refused.  The plan checks folders once; each copy opens its folder
+  again, one component at a time (:mod:`iactcopy.store.localfolders`), and
+  works in it by descriptor, so a folder swapped for a link meanwhile is
+  never followed out of ``outpath``.
+* A local disk that takes no more files (full, over quota, read-only) stops
+  the copy: the files not copied yet are failed with that reason, and
+  :attr:`CopyReport.local_error` says why (a local failure, exit status 1,
+  not a remote one). Remote names ending in ``.part`` are refused too, because
   they would clash with the temporaries, and so are the names the caller
   writes itself (``reserved``: a local store's master and index files).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -46,7 +56,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from iactcopy.store.layout import RESERVED_NAMES
-from iactcopy.store.partfiles import PART_SUFFIX, lock_part, remove_stale_parts
+from iactcopy.store.localfolders import open_folder, open_root
+from iactcopy.store.partfiles import PART_SUFFIX, create_part, remove_stale_parts
 from iactcopy.store.sources import FileInfo, Source, UnsafePath, check_relpath, is_inside
 
 __all__ = [
@@ -79,6 +90,12 @@ _TOLERANCE_NS = round(MTIME_TOLERANCE * 1e9)
 _REPORT_FIELDS = {COPIED: "copied", UP_TO_DATE: "up_to_date", KEPT: "kept",
                   MISSING: "missing", REFUSED: "refused", FAILED: "failed"}
 _WAIT_POLL = 0.25  # longest stretch the main thread sleeps, so Ctrl-C is seen
+# Seconds the copies under way get to stop after Ctrl-C: a read stuck on a
+# network source is left behind (it removes its .part when it wakes).
+_STOP_GRACE = 2.0
+# Write errors after which no other file can be written either.
+_DISK_FULL = frozenset(code for code in (errno.ENOSPC, getattr(errno, "EDQUOT", None),
+                                         errno.EROFS) if code is not None)
 _SLOW_LOOKUP = 0.001  # seconds: a first look-up this long makes the others run in parallel
 
 
@@ -203,6 +220,9 @@ class CopyReport:
         Bytes written into files that were copied.
     elapsed : float
         Seconds spent copying.
+    local_error : str or None
+        Why the copy stopped early when the local disk took no more files
+        (full, over quota, read-only), naming the file; None otherwise.
     """
 
     copied: dict = field(default_factory=dict)
@@ -213,6 +233,7 @@ class CopyReport:
     failed: dict = field(default_factory=dict)
     bytes_copied: int = 0
     elapsed: float = 0.0
+    local_error: str | None = None
 
     def add(self, relpath: str, outcome: str, reason: str) -> None:
         """Record the *outcome* (one of :data:`OUTCOMES`) of a file."""
@@ -361,25 +382,33 @@ def copy_files(plan: CopyPlan, source: Source, *, nthreads: int = 1,
     ValueError
         When *nthreads* is not an integer of at least 1.
     KeyboardInterrupt
-        On Ctrl-C: copies under way stop within one piece and remove their
-        ``.part`` files; nothing else is started.
+        On Ctrl-C (or SIGTERM, SIGHUP: :mod:`iactcopy.interrupts`): copies
+        under way stop within one piece and remove their ``.part`` files;
+        nothing else is started.
     """
     _check_nthreads(nthreads)
     started = time.monotonic()
     report = CopyReport()
     run = _Run(plan, source, callback)
-    callback.set_size(plan.bytes_to_copy)
-    for entry in plan.entries:
-        if entry.action != COPY:
-            run.settle(report, entry, entry.action, entry.reason, 0)
-    todo = plan.to_copy
-    source.expect([entry.relpath for entry in todo])
-    if nthreads == 1 or len(todo) < 2:
-        for entry in todo:
-            run.settle(report, entry, *run.copy(entry))
-    else:
-        _copy_in_threads(run, todo, nthreads, report)
-    remove_stale_parts(entry.target for entry in plan.entries if entry.target is not None)
+    try:
+        callback.set_size(plan.bytes_to_copy)
+        for entry in plan.entries:
+            if entry.action != COPY:
+                run.settle(report, entry, entry.action, entry.reason, 0)
+        todo = plan.to_copy
+        source.expect([entry.relpath for entry in todo])
+        if nthreads == 1 or len(todo) < 2:
+            for entry in todo:
+                if run.disk_full is not None:
+                    break
+                run.settle(report, entry, *run.copy(entry))
+        else:
+            _copy_in_threads(run, todo, nthreads, report)
+        run.fail_the_rest(report, todo)
+        run.remove_stale_parts()
+    finally:
+        run.close()
+    report.local_error = run.disk_full
     report._sort()
     report.elapsed = time.monotonic() - started
     log.info("Copied %d files (%d bytes) in %.1f s; %d up to date, %d kept, %d missing, "
@@ -398,7 +427,7 @@ def _copy_in_threads(run: _Run, todo: list, nthreads: int, report: CopyReport) -
     results: queue.SimpleQueue = queue.SimpleQueue()
 
     def work() -> None:
-        while not run.cancel.is_set():
+        while not run.cancel.is_set() and run.disk_full is None:
             with feed:
                 entry = next(entries, None)
             if entry is None:
@@ -422,16 +451,25 @@ def _copy_in_threads(run: _Run, todo: list, nthreads: int, report: CopyReport) -
                     entry, outcome, err = results.get(timeout=_WAIT_POLL)
                     break
                 except queue.Empty:
-                    continue
+                    # Once the disk is full the threads stop taking files.
+                    if not any(thread.is_alive() for thread in threads) and results.empty():
+                        return
             if err is not None:
                 raise err
             run.settle(report, entry, *outcome)
     except BaseException:
         run.cancel.set()
+        # Threads get a moment to stop and remove their .part files; one
+        # stuck in a read that never returns must not keep Ctrl-C waiting.
+        deadline = time.monotonic() + _STOP_GRACE
+        for thread in threads:
+            if thread.ident is not None:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        run.abandoned = any(thread.is_alive() for thread in threads)
         raise
     finally:
         for thread in threads:
-            if thread.ident is not None:
+            if thread.ident is not None and not run.cancel.is_set():
                 thread.join()
 
 
@@ -452,7 +490,74 @@ class _Run:
         self.callback = callback
         self.cancel = threading.Event()
         self.lock = threading.Lock()
-        self.folders = _FolderCheck(plan.outpath, os.path.realpath(plan.outpath))
+        #: Why the local disk takes no more files, once it does not.
+        self.disk_full: str | None = None
+        self._full_why = ""
+        #: Whether a thread stuck in a read was left behind at Ctrl-C.
+        self.abandoned = False
+        #: The mode of a new file, for remote files that have none.
+        self.new_mode = 0o666 & ~_umask()
+        self._root: tuple | None = None  # (descriptor, real path) or the error opening it
+        self._root_error: OSError | None = None
+
+    def root(self) -> tuple:
+        """The descriptor and real path of outpath, opened (and created) at the first copy."""
+        with self.lock:
+            if self._root is None and self._root_error is None:
+                try:
+                    fd = open_root(self.plan.outpath)
+                    self._root = (fd, os.path.realpath(self.plan.outpath))
+                except OSError as err:
+                    self._root_error = err
+            if self._root_error is not None:
+                err = self._root_error
+                raise OSError(err.errno, err.strerror, err.filename)
+            return self._root
+
+    def close(self) -> None:
+        if self._root is not None and not self.abandoned:
+            os.close(self._root[0])
+            self._root = None
+
+    def remove_stale_parts(self) -> None:
+        """Remove the .part files of killed runs in the folders of this run's files."""
+        if self._root is None and self._root_error is None:
+            try:
+                self._root = (open_root(self.plan.outpath, create=False),
+                              os.path.realpath(self.plan.outpath))
+            except OSError:
+                return  # no outpath: nothing to clean
+        if self._root is None:
+            return
+        fd, real = self._root
+        folders: dict = {}
+        for entry in self.plan.entries:
+            if entry.target is not None:
+                folder, _, name = entry.relpath.rpartition("/")
+                folders.setdefault(folder, {})[name + PART_SUFFIX] = _finished_test(entry)
+        with contextlib.ExitStack() as stack:
+            opened = []
+            for folder, ours in sorted(folders.items()):
+                try:
+                    folder_fd = open_folder(fd, real, folder, folder, create=False)
+                except (OSError, UnsafePath) as err:
+                    # No such folder, or not one: its files failed already.
+                    log.debug("no clean-up in %s: %s", folder or ".", _describe(err))
+                    continue
+                stack.callback(os.close, folder_fd)
+                opened.append((folder_fd, os.path.join(self.plan.outpath, folder), ours))
+            remove_stale_parts(opened)
+
+    def fail_the_rest(self, report: CopyReport, todo: list) -> None:
+        """Fail the files a full local disk left uncopied."""
+        if self.disk_full is None:
+            return
+        settled = {path for name in _REPORT_FIELDS.values() for path in getattr(report, name)}
+        for entry in todo:
+            if entry.relpath not in settled:
+                self.progress(entry.size)
+                self.settle(report, entry, FAILED,
+                            f"not copied: {self._full_why} on the local disk", 0)
 
     def settle(self, report: CopyReport, entry: PlanEntry, outcome: str, reason: str,
                nbytes: int) -> None:
@@ -483,6 +588,11 @@ class _Run:
             outcome, reason = REFUSED, err.why
         except OSError as err:
             outcome, reason = FAILED, _describe(err)
+            if err.errno in _DISK_FULL:
+                with self.lock:
+                    if self.disk_full is None:
+                        self.disk_full = f"{err.strerror or err} writing {entry.target!r}"
+                        self._full_why = err.strerror or str(err)
         if outcome != COPIED and entry.size > sent.total:
             # Count the rest as done, so the progress still reaches its total.
             self.progress(entry.size - sent.total)
@@ -502,7 +612,10 @@ class _Sent:
 
 
 class _FolderCheck:
-    """Refuses target folders that resolve outside the real outpath (cached)."""
+    """Refuses target folders that resolve outside the real outpath (cached).
+
+    For the plan only: a copy opens its folder again (:func:`_copy_one`).
+    """
 
     def __init__(self, outpath: str, real_out: str):
         self.outpath = outpath
@@ -514,15 +627,6 @@ class _FolderCheck:
             self._check(folder, relpath)
             self.good.add(folder)
 
-    def make(self, folder: str, relpath: str) -> None:
-        """Check the folder, create it, and check it again."""
-        if folder not in self.good:
-            self._check(folder, relpath)
-            os.makedirs(folder, exist_ok=True)
-            # makedirs may have followed a link made meanwhile.
-            self._check(folder, relpath)
-            self.good.add(folder)
-
     def _check(self, folder: str, relpath: str) -> None:
         real = os.path.realpath(folder)
         if not is_inside(real, self.real_out):
@@ -531,46 +635,60 @@ class _FolderCheck:
 
 
 def _copy_one(entry: PlanEntry, run: _Run, sent: _Sent) -> tuple:
-    run.folders.make(os.path.dirname(entry.target), entry.relpath)
-    part = entry.target + PART_SUFFIX
-    fd = lock_part(part, run.check_cancel)
+    root_fd, real_root = run.root()
+    folder, _, name = entry.relpath.rpartition("/")
+    folder_fd = open_folder(root_fd, real_root, folder, entry.relpath, create=True)
+    try:
+        return _copy_into(folder_fd, name, entry, run, sent)
+    finally:
+        os.close(folder_fd)
+
+
+def _copy_into(folder_fd: int, name: str, entry: PlanEntry, run: _Run, sent: _Sent) -> tuple:
+    """Copy through a new ``<name>.part`` in the open folder *folder_fd*, renamed onto *name*."""
+    part = name + PART_SUFFIX
+    fd = create_part(folder_fd, part, entry.target + PART_SUFFIX, run.check_cancel,
+                     _finished_test(entry))
     owned = True  # the name `part` is still our locked file
     try:
-        again = _look_again(entry, run.plan.clobber)
+        again = _look_again(folder_fd, name, entry, run.plan.clobber)
         if again is not None:
             owned = False
-            os.unlink(part)
+            os.unlink(part, dir_fd=folder_fd)
             return again
-        if os.fstat(fd).st_size:
-            # Left by a killed run. Truncating an empty file is not harmless:
-            # ext4 then flushes it on close, which slows small copies by 40 %.
-            os.ftruncate(fd, 0)
         with open(fd, "wb", buffering=0, closefd=False) as out:
             nbytes = run.source.copy_to(entry.relpath, out, sent)
         if nbytes != entry.size:
             raise _SizeMismatch(errno.EIO, f"{nbytes} bytes copied, but the remote file has "
                                            f"{entry.size}: it changed or was cut short")
-        _finish_metadata(fd, part, entry.info)
+        _finish_metadata(fd, entry.info, run.new_mode)
         owned = False
-        os.replace(part, entry.target)
+        os.replace(part, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
         return COPIED, entry.reason
     except BaseException:
         # While we hold its lock, the name is ours to remove; once renamed or
         # removed, it may already be another process's new file.
         if owned:
             try:
-                os.unlink(part)
+                os.unlink(part, dir_fd=folder_fd)
             except OSError as err:
-                log.debug("cannot remove %s: %s", part, err)
+                log.debug("cannot remove %s: %s", entry.target + PART_SUFFIX, err)
         raise
     finally:
         os.close(fd)
 
 
-def _look_again(entry: PlanEntry, clobber: bool) -> tuple | None:
+def _finished_test(entry: PlanEntry):
+    """Whether a file has the size and time of a complete copy of *entry*'s remote file."""
+    if entry.info is None:
+        return None
+    return lambda st: _compare(st, entry.info, False)[0] == UP_TO_DATE
+
+
+def _look_again(folder_fd: int, name: str, entry: PlanEntry, clobber: bool) -> tuple | None:
     """Return an outcome if the target changed since the plan, else None (copy)."""
     try:
-        local = os.lstat(entry.target)
+        local = os.lstat(name, dir_fd=folder_fd)
     except FileNotFoundError:
         return None
     action, reason = _compare(local, entry.info, clobber)
@@ -579,13 +697,14 @@ def _look_again(entry: PlanEntry, clobber: bool) -> tuple | None:
     return action, f"{reason} (written meanwhile by another process)"
 
 
-def _finish_metadata(fd: int, path: str, info: FileInfo) -> None:
-    mode = stat.S_IMODE(os.fstat(fd).st_mode) if info.mode is None else info.mode & 0o777
-    os.fchmod(fd, mode | stat.S_IWUSR)
+def _finish_metadata(fd: int, info: FileInfo, new_mode: int) -> None:
+    # The time first, then the mode: the .part's mode is its mark
+    # (partfiles.PART_MODE) until the remote size and time are.
     mtime_ns = info.mtime_as_ns
     if mtime_ns is not None:
-        times = (time.time_ns(), mtime_ns)
-        os.utime(fd if os.utime in os.supports_fd else path, ns=times)
+        os.utime(fd, ns=(time.time_ns(), mtime_ns))
+    mode = new_mode if info.mode is None else info.mode & 0o777
+    os.fchmod(fd, mode | stat.S_IWUSR)
 
 
 def _compare(local: os.stat_result, info: FileInfo, clobber: bool) -> tuple:
@@ -629,6 +748,13 @@ def _check_target_name(relpath: str, reserved: frozenset | set) -> str:
 def _check_nthreads(nthreads: int) -> None:
     if isinstance(nthreads, bool) or not isinstance(nthreads, int) or nthreads < 1:
         raise ValueError(f"nthreads must be an integer of at least 1, not {nthreads!r}")
+
+
+def _umask() -> int:
+    # Reading the umask means setting it: done once per copy, before any thread.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
 
 
 def _describe(err: BaseException) -> str:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from iactcopy.app.application import Application
 from iactcopy.app.cli import main_for
 from iactcopy.app.logger import EXPLICIT, NORMAL, TERSE, VERBOSE
-from iactcopy.errors import DataStoreError
+from iactcopy.errors import DataStoreError, LocalDiskError
 from iactcopy.store.layout import (
     DOC_FILES,
     LOCK_NAME,
@@ -158,6 +158,11 @@ class csiactcopy(Application):
                                                  clobber=settings.clobber,
                                                  remote_master=store.master)
         self._log_results(selection.absent, plan, settings.clobber)
+        if self.report.local_error:
+            # The local side failed, not the remote one: status 1, not 3.
+            raise LocalDiskError(f"the copy stopped: {self.report.local_error}; "
+                                 f"{len(self.report.failed)} file(s) not copied (those copied "
+                                 "are indexed); free space on the local disk and rerun")
         if inputs and not warnings.count and self._nothing_done(plan):
             self._save_stamp(settings, inputs, digests, store.source, production, selection)
 

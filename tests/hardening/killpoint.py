@@ -130,9 +130,9 @@ def install(plan: dict) -> None:
     _wrap(transfer, "_finish_metadata", "copy.finish")
     real_replace = os.replace
 
-    def data_replace(src, dst):
+    def data_replace(src, dst, **kwargs):
         ticket = POINTS.enter("copy.rename")
-        real_replace(src, dst)
+        real_replace(src, dst, **kwargs)
         POINTS.leave("copy.rename", ticket)
 
     transfer.os = _ModuleProxy(os, replace=data_replace)

@@ -713,6 +713,7 @@ def test_file_where_a_local_folder_is_expected(scene, where):
 
 # -- H. a disk that fills up, a file system that turns read-only ------------------------------
 WRITE_ERRORS = [errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO]
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
 class _Faulty:
@@ -736,7 +737,9 @@ class _Faulty:
 @pytest.mark.parametrize("start", ["fresh", "replacing"])
 def test_data_copy_fails_midway(scene, monkeypatch, code, start):
     """From the 4th kernel copy on, every write fails: the copies done are indexed, the
-    failed ones reported (exit 3), the local files they would replace kept."""
+    failed ones reported, the local files they would replace kept.  A disk that takes no
+    more files (full, over quota, read-only) stops the copy with one error (exit 1: the
+    local side failed); another write error fails its file only (exit 3)."""
     if start == "fresh":
         shutil.rmtree(scene.out)
     else:
@@ -756,7 +759,10 @@ def test_data_copy_fails_midway(scene, monkeypatch, code, start):
     monkeypatch.setattr(os, "copy_file_range", copy_file_range)
     outcome = scene.run("nthreads=2")
     assert fault.failed, "no copy was made"
-    assert_finished(outcome, 3)
+    if code in DISK_FULL:
+        assert_error(outcome, 1, "the copy stopped", os.strerror(code), "free space")
+    else:
+        assert_finished(outcome, 3)
     assert "could not be copied" in outcome.stderr and os.strerror(code) in outcome.stderr
     # A file replaced is whole (the old or the new version), none is lost.
     assert set(scene.before_out) <= set(tree_state(scene.out))
@@ -853,10 +859,10 @@ def test_second_index_rename_or_fitsio_fails(scene, when):
     else:
         real_replace = os.replace
 
-        def replace(src, dst):
+        def replace(src, dst, **kwargs):
             if os.path.basename(dst) == OBS_INDEX:
                 raise OSError(errno.EIO, os.strerror(errno.EIO), src)
-            return real_replace(src, dst)
+            return real_replace(src, dst, **kwargs)
 
         patch.setattr(atomicfile.os, "replace", replace)
         fragment = os.strerror(errno.EIO)

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 import iactcopy
-from iactcopy.store import sources
+from iactcopy.store import sources, transfer
+from iactcopy.store.partfiles import PART_MODE
 from iactcopy.store.sources import FileInfo, LocalSource, Source, UnsafePath, check_relpath
 from iactcopy.store.transfer import (
     ACTIONS,
@@ -90,6 +91,15 @@ def tree(root: Path) -> dict:
 
 def parts(root: Path) -> list:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.part"))
+
+
+def marked_part(path: Path, data: bytes = b"") -> int:
+    """Create *path* as iactcopy makes a ``.part`` (mode PART_MODE); return a descriptor."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PART_MODE)
+    os.fchmod(fd, PART_MODE)
+    os.write(fd, data)
+    return fd
 
 
 def copy(remote: Path, out: Path, relpaths=None, *, clobber=False, nthreads=1,
@@ -475,14 +485,13 @@ def test_stale_parts_are_removed_by_a_completed_run(remote, out):
     copy(remote, out)
     stale = [out / "data/run_020136.fits.gz.part", out / "data/sub/other.fits.part"]
     for path in stale:
-        path.write_bytes(b"left by a killed run")
+        os.close(marked_part(path, b"left by a killed run"))
     foreign = out / "data/.hdu-index.fits.gz.k3j2a9.part"  # an atomicfile temporary
     foreign.write_bytes(b"being written under the store lock")
     held = out / "data/run_000001.fits.part"
-    held.write_bytes(b"being written by a live process")
     untouched_folder = out / "elsewhere/x.part"
-    write_file(out, "elsewhere/x.part", b"not in a folder this run used")
-    fd = os.open(held, os.O_WRONLY)
+    os.close(marked_part(untouched_folder, b"not in a folder this run used"))
+    fd = marked_part(held, b"being written by a live process")
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         _, report = copy(remote, out)
@@ -498,8 +507,7 @@ def test_a_copy_waits_for_another_process_and_takes_its_result(remote, out):
     source = LocalSource(remote)
     plan = plan_copy(source, [relpath], out)
     part = out / (relpath + ".part")
-    part.parent.mkdir(parents=True)
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT)  # the "other process"
+    fd = marked_part(part)  # the "other process"
     fcntl.flock(fd, fcntl.LOCK_EX)
     result = {}
     worker = threading.Thread(target=lambda: result.update(report=copy_files(plan, source)))
@@ -526,10 +534,8 @@ def test_a_copy_takes_over_the_part_of_a_process_that_died(remote, out):
     source = LocalSource(remote)
     plan = plan_copy(source, [relpath], out)
     part = out / (relpath + ".part")
-    part.parent.mkdir(parents=True)
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT)
+    fd = marked_part(part, b"garbage" * 1000)
     fcntl.flock(fd, fcntl.LOCK_EX)
-    os.write(fd, b"garbage" * 1000)
     result = {}
     worker = threading.Thread(target=lambda: result.update(report=copy_files(plan, source)))
     worker.start()
@@ -623,3 +629,146 @@ def test_two_processes_copy_overlapping_files_into_one_folder(tmp_path, out):
     assert sorted(copied) == sorted(set(first) | set(second))  # each file copied once
     assert tree(out) == tree(remote)
     assert parts(out) == []
+
+
+# ---------------------------------------------------------------- a hostile local side
+
+def test_folder_swapped_for_a_link_while_copying(remote, out, tmp_path):
+    """A folder of outpath replaced by a link to a folder outside, after the first file in
+    it was copied: nothing is written through the link; the later files are refused."""
+    victim = tmp_path / "victim"
+    write_file(victim, "keep.txt", b"the user's")
+    before = tree(victim)
+    swapped = []
+
+    class Swap(LocalSource):
+        def copy_to(self, relpath, dest, callback=None):
+            if relpath.startswith("data/") and not swapped and (out / "data").is_dir():
+                (out / "data").rename(out / "moved")
+                (out / "data").symlink_to(victim, target_is_directory=True)
+                swapped.append(relpath)
+            return super().copy_to(relpath, dest, callback)
+
+    relpaths = ["data/empty.fits", "data/run_020136.fits.gz", "data/run_020137.fits.gz",
+                "data/sub/irf.fits.gz"]
+    _, report = copy(remote, out, relpaths, source=Swap(remote))
+    assert swapped == ["data/empty.fits"]
+    assert tree(victim) == before
+    # The file being copied at the swap went into the folder it was begun in.
+    assert (out / "moved/empty.fits").read_bytes() == b""
+    assert sorted(report.refused) == relpaths[1:]
+    assert all("outside" in why for why in report.refused.values())
+
+
+def test_folder_swapped_for_a_link_inside_outpath_is_followed(remote, out):
+    (out / "data").mkdir(parents=True)
+    (out / "store").mkdir()
+    (out / "data").rename(out / "store/data")
+    (out / "data").symlink_to("store/data", target_is_directory=True)
+    _, report = copy(remote, out, ["data/sub/irf.fits.gz"])
+    assert list(report.copied) == ["data/sub/irf.fits.gz"]
+    assert (out / "store/data/sub/irf.fits.gz").is_file()
+
+
+def test_stale_part_that_is_a_hard_link_to_a_file_elsewhere(remote, out, tmp_path):
+    """A ``.part`` that is another name of a file outside: that file keeps its bytes and
+    mode, the name is left, and the copy fails naming it."""
+    victim = write_file(tmp_path, "victim/secret.txt", b"not to be truncated")
+    victim.chmod(0o600)
+    (out / "data").mkdir(parents=True)
+    os.link(victim, out / "data/run_020136.fits.gz.part")
+    _, report = copy(remote, out, ["data/run_020136.fits.gz", "README.txt"])
+    assert victim.read_bytes() == b"not to be truncated"
+    assert victim.stat().st_mode & 0o777 == 0o600
+    assert (out / "data/run_020136.fits.gz.part").exists()
+    why = report.failed["data/run_020136.fits.gz"]
+    assert "hard link" in why and "run_020136.fits.gz.part" in why
+    assert list(report.copied) == ["README.txt"]
+
+
+@pytest.mark.parametrize("nthreads", [1, 2])
+def test_part_that_is_a_fifo_does_not_hang(remote, out, nthreads):
+    (out / "data").mkdir(parents=True)
+    os.mkfifo(out / "data/run_020136.fits.gz.part")
+    _, report = copy(remote, out, nthreads=nthreads)
+    assert "a FIFO" in report.failed["data/run_020136.fits.gz"]
+    assert sorted(report.copied) == sorted(set(SIZES) - {"data/run_020136.fits.gz"})
+    assert (out / "data/run_020136.fits.gz.part").is_fifo()
+
+
+def test_users_own_part_files_are_never_removed(remote, out):
+    """Only .part files with iactcopy's mark are cleaned up; a download or notes ending
+    in .part, in folders the run uses, stay."""
+    mine = {"firefox-download.iso.part": b"half a download",
+            "data/notes.part": b"my notes",
+            "data/sub/irf.fits.gz.part": b"the user's, though named like a temporary"}
+    for relpath, data in mine.items():
+        write_file(out, relpath, data)
+    os.close(marked_part(out / "data/other.fits.part", b"left by a killed run"))
+    _, report = copy(remote, out)
+    for relpath, data in mine.items():
+        assert (out / relpath).read_bytes() == data
+    assert not (out / "data/other.fits.part").exists()
+    assert "not a .part file of iactcopy" in report.failed["data/sub/irf.fits.gz"]
+
+
+@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
+                    reason="SIGINT is handled by someone else")
+def test_first_ctrl_c_stops_threads_with_a_copy_stuck_in_a_read(remote, out, monkeypatch):
+    """With nthreads > 1, Ctrl-C stops the run at once even while a copy waits on a read
+    that does not return (a network that went silent); that copy cleans up when it wakes."""
+    monkeypatch.setattr(transfer, "_STOP_GRACE", 0.0)
+    release = threading.Event()
+    main = threading.main_thread().ident
+
+    class Stuck(LocalSource):
+        def copy_to(self, relpath, dest, callback=None):
+            if relpath == "data/run_020137.fits.gz":
+                dest.write(b"the first bytes")
+                signal.pthread_kill(main, signal.SIGINT)
+                release.wait()  # does not look at the cancellation
+            return super().copy_to(relpath, dest, callback)
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            copy(remote, out, ["data/run_020137.fits.gz", "data/run_020136.fits.gz"],
+                 nthreads=2, source=Stuck(remote))
+    finally:
+        release.set()
+        for thread in threading.enumerate():
+            if thread.name.startswith("iactcopy-"):
+                thread.join()
+    assert parts(out) == []
+    assert not (out / "data/run_020137.fits.gz").exists()
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT, errno.EROFS],
+                         ids=errno.errorcode.get)
+def test_full_disk_stops_the_copy(remote, out, code):
+    """A disk that takes no more files: the copy stops, the rest fails with that reason,
+    and the report says the local side failed."""
+    class Full(LocalSource):
+        def copy_to(self, relpath, dest, callback=None):
+            if relpath == "data/run_020136.fits.gz":
+                raise OSError(code, os.strerror(code))
+            return super().copy_to(relpath, dest, callback)
+
+    _, report = copy(remote, out, source=Full(remote))
+    assert os.strerror(code) in report.local_error
+    assert "run_020136.fits.gz" in report.local_error
+    assert sorted(report.copied) == ["README.txt", "data/empty.fits"]
+    assert sorted(report.failed) == ["data/run_020136.fits.gz", "data/run_020137.fits.gz",
+                                     "data/sub/irf.fits.gz", "index/hdu-index.fits.gz"]
+    assert report.failed["index/hdu-index.fits.gz"].startswith("not copied: ")
+    assert parts(out) == []
+
+
+def test_a_complete_part_left_before_its_rename_is_still_ours(remote, out):
+    """Killed after the final mode and time were set, before the rename: the .part has the
+    remote size and time, which mark it as iactcopy's; a rerun replaces it."""
+    relpath = "data/run_020136.fits.gz"
+    part = write_file(out, relpath + ".part", (remote / relpath).read_bytes(),
+                      os.stat(remote / relpath).st_mtime_ns)
+    part.chmod(0o644)
+    _, report = copy(remote, out, [relpath])
+    assert list(report.copied) == [relpath] and parts(out) == []
