@@ -32,6 +32,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Callable, ClassVar
 
 from iactcopy import __version__
+from iactcopy.app.escaping import printable
 from iactcopy.app.formatting import header_lines, parformat
 from iactcopy.app.libraryrecords import records_to
 from iactcopy.app.logger import TERSE, Logger, LogHandler
@@ -229,6 +230,7 @@ class Application:
         goes to both.  Warnings given before the log is open (the parameter
         engine's, while loading) are written into it once it opens.
         """
+        message = printable(message)
         if stderr:
             sys.stderr.write(f"WARNING: {message}\n")
         if self.log.is_open:
@@ -285,6 +287,7 @@ class Application:
     def log_error(self, message: str) -> None:
         """Write ``*** ERROR: <message>`` into the log, when it is open."""
         if self.log.is_open:
+            message = printable(" ".join(str(message).splitlines()))
             self.log.raw(("" if self.log.at_line_start else "\n") + f"*** ERROR: {message}\n")
 
     # -- the life cycle ---------------------------------------------------

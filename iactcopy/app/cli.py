@@ -15,6 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
+from iactcopy.app.escaping import printable
 from iactcopy.errors import IactcopyError
 
 __all__ = ["run_application", "main_for", "guarded", "wants_debug"]
@@ -33,7 +34,7 @@ def wants_debug(argv: Sequence[str]) -> bool:
 
 def report_error(message: str) -> None:
     """Write ``*** ERROR: <message>`` on stderr, on one line."""
-    sys.stderr.write(f"*** ERROR: {' '.join(str(message).splitlines())}\n")
+    sys.stderr.write(f"*** ERROR: {printable(' '.join(str(message).splitlines()))}\n")
     sys.stderr.flush()
 
 

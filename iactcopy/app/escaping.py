@@ -1,41 +1,39 @@
-"""Text from a data store made safe to print: no control character reaches a log or terminal.
+"""Text made safe to print: no control character and no password reaches a log or terminal.
 
 Index files, file names and server answers are written by others.  A
 ``FILE_NAME`` holding a line feed would start a line of its own in the log,
 with a forged time stamp and ``*** ERROR``; a carriage return or an escape
 sequence would rewrite what a terminal shows.  :func:`printable` writes
 such characters as the backslash escapes Python uses (``\\n``, ``\\x1b``,
-``\\u202e``), so the text stays readable and cannot pass for anything else.
+``\\u202e``), so the text stays readable and cannot pass for anything else,
+and masks the password of any URL (:func:`iactcopy.credentials.mask`).
 The logger applies it to every text it writes, the warning and error paths
 to every message (docs/differences.rst, "Store content in the log").
 """
 
 from __future__ import annotations
 
+import re
+
+from iactcopy.credentials import mask
+
 __all__ = ["printable"]
 
-
-def _escape_table(keep_newline: bool) -> dict[int, str]:
-    table = {}
-    for code in (*range(0x00, 0x20), *range(0x7F, 0xA0)):
-        table[code] = repr(chr(code))[1:-1]
-    # Format characters (bidirectional overrides, zero-width joiners) and
-    # the Unicode line and paragraph separators reorder or break lines.
-    for code in (0x2028, 0x2029, *range(0x200B, 0x2010), *range(0x202A, 0x202F),
-                 *range(0x2066, 0x206A), 0xFEFF):
-        table[code] = f"\\u{code:04x}"
-    table[ord("\t")] = "\\t"
-    if keep_newline:
-        del table[ord("\n")]
-    return table
+# C0 and C1 controls, DEL, and the format characters that reorder or break
+# lines on a terminal (bidirectional overrides, zero-width marks, the
+# Unicode line and paragraph separators, the byte-order mark).
+_OTHERS = "\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff"
+_UNSAFE_LINES = re.compile(f"[{_OTHERS}]")
+_UNSAFE_ONE_LINE = re.compile(f"[\n{_OTHERS}]")
 
 
-_ONE_LINE = _escape_table(keep_newline=False)
-_LINES = _escape_table(keep_newline=True)
+def _escape(match: re.Match) -> str:
+    char = match.group()
+    return repr(char)[1:-1] if ord(char) < 0x100 else f"\\u{ord(char):04x}"
 
 
 def printable(text: object, *, newlines: bool = False) -> str:
-    """*text* as a string with every control character written as an escape.
+    """*text* as a string with every control character escaped and passwords masked.
 
     Parameters
     ----------
@@ -51,8 +49,5 @@ def printable(text: object, *, newlines: bool = False) -> str:
     >>> printable("run\\n2026-01-01T00:00:00: *** ERROR: forged\\x1b[2J")
     'run\\\\n2026-01-01T00:00:00: *** ERROR: forged\\\\x1b[2J'
     """
-    text = str(text)
-    if text.isprintable():
-        return text
-    return text.translate(_LINES if newlines else _ONE_LINE)
-
+    text = mask(str(text))
+    return (_UNSAFE_LINES if newlines else _UNSAFE_ONE_LINE).sub(_escape, text)

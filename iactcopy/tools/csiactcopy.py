@@ -194,7 +194,7 @@ class csiactcopy(Application):
                  f"Files refused: {counts[REFUSED]}"]
         self.log.header1(TERSE, "Dry run")
         for line in lines:
-            self.log.string(TERSE, line)
+            self.log.string(TERSE, printable(line))
         sys.stdout.write("".join(printable(line) + "\n" for line in lines))
         sys.stdout.flush()
         free, folder = free_bytes(outpath)
@@ -350,8 +350,8 @@ class csiactcopy(Application):
 
     def _log_plan(self, plan: CopyPlan) -> None:
         actions = ", ".join(f"{n} {action}" for action, n in plan.counts.items() if n)
-        self.log.string(EXPLICIT, f"Copy plan for {plan.outpath}: {actions or 'no file'}; "
-                                  f"{plan.bytes_to_copy} bytes to copy")
+        self.log.string(EXPLICIT, f"Copy plan for {printable(plan.outpath)}: "
+                                  f"{actions or 'no file'}; {plan.bytes_to_copy} bytes to copy")
         self.log.header2(NORMAL, "File information")
         self.log.value(NORMAL, "Number of files", len(plan))
         known = sum(entry.size or 0 for entry in plan.entries)
@@ -359,7 +359,7 @@ class csiactcopy(Application):
         self.log.value(NORMAL, "Size to copy", _megabytes(plan.bytes_to_copy))
         self.log.header3(VERBOSE, "File names")
         for entry in plan.entries:
-            self.log.string(VERBOSE, entry.relpath)
+            self.log.string(VERBOSE, printable(entry.relpath))
 
     def _log_results(self, absent: list[int], plan: CopyPlan, clobber: bool) -> None:
         self._log_update(self.update, clobber)
@@ -384,7 +384,7 @@ class csiactcopy(Application):
         self.log.header3(TERSE, "Master index file")
         for name, status in update.master_entries:
             if status in ("Added", "Updated"):
-                self.log.string(TERSE, f'{status} "{name}"')
+                self.log.string(TERSE, f'{status} "{printable(name)}"')
             else:
                 self.log.value(NORMAL, f'Keeping "{name}"', status)
 
@@ -420,7 +420,19 @@ class csiactcopy(Application):
                        "were kept (clobber=no); use clobber=yes to replace them")
         self.log.header3(TERSE, "Content of master index")
         for name, _ in entries:
-            self.log.string(TERSE, name)
+            self.log.string(TERSE, printable(name))
+        if sys.stdout.isatty():
+            self._say_summary(outcomes)
+
+    def _say_summary(self, outcomes: dict[str, dict[str, str]]) -> None:
+        """One line on the terminal, under the progress bar, for a user who reads no log."""
+        problems = len(outcomes["missing"]) + len(outcomes["refused"]) + len(outcomes["failed"])
+        where = f"; log: {os.path.abspath(self.log.path)}" if self.log.path else ""
+        line = (f"{len(outcomes['copied'])} files copied, {len(outcomes['up_to_date'])} up to "
+                f"date, {problems} missing or failed, {_megabytes(self.report.bytes_copied)} in "
+                f"{time.monotonic() - self._wall_start:.1f} s{where}")
+        sys.stdout.write(printable(line) + "\n")
+        sys.stdout.flush()
 
     def _outcomes(self) -> dict[str, dict[str, str]]:
         """The data files (documentation files aside) of each outcome of the copy."""
@@ -436,12 +448,13 @@ class csiactcopy(Application):
         """
         problems = report.problems
         for path, problem in problems:
-            self.log.string(TERSE, f"WARNING: {path}: {problem}")
+            self.log.string(TERSE, f"WARNING: {printable(path)}: {printable(problem)}")
         if not problems:
             return
         lines = [f"WARNING: {len(problems)} file(s) could not be copied; their observations "
                  "are left out of the local indexes:"]
-        lines += [f"  {path}: {problem}" for path, problem in problems[:_MAX_ON_STDERR]]
+        lines += [f"  {printable(path)}: {printable(problem)}"
+                  for path, problem in problems[:_MAX_ON_STDERR]]
         if len(problems) > _MAX_ON_STDERR:
             lines.append(f"  and {len(problems) - _MAX_ON_STDERR} more (see the log)")
         sys.stderr.write("".join(line + "\n" for line in lines))

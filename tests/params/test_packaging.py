@@ -74,10 +74,13 @@ def test_shipped_par_file_has_the_ctools_lines(tool):
     assert [par.name for par in parameters] == [f[0] for f in shipped]
 
 
-def test_csiactcopy_nthreads_stands_just_before_chatter():
+def test_csiactcopy_nthreads_verify_and_dryrun_stand_just_before_chatter():
     pset = load_parameters("csiactcopy")
     names = pset.names
-    assert names.index("nthreads") == names.index("chatter") - 1
+    start = names.index("chatter") - 3
+    assert names[start:start + 4] == ["nthreads", "verify", "dryrun", "chatter"]
+    for name in ("verify", "dryrun"):
+        assert (pset[name].type, pset[name].mode, pset[name].text) == ("b", "h", "no")
     nthreads = pset["nthreads"]
     assert (nthreads.type, nthreads.mode, nthreads.text, nthreads.minimum, nthreads.maximum,
             nthreads.prompt) == ("i", "h", "4", "1", "64", "Number of parallel transfers")

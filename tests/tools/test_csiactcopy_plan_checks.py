@@ -203,3 +203,50 @@ def test_a_file_that_fails_once_is_fetched_again(sim_master, isolated, monkeypat
     assert spoiled and app.exit_status == 0
     assert_consistent(isolated.work / "out", sim_master.parent)
     shutil.rmtree(isolated.work / "out")
+
+
+# -- at a terminal --------------------------------------------------------------------
+def _run_at_terminal(command: list[str], cwd: Path) -> str:
+    """Run *command* with stdout and stderr on a pseudo-terminal; return what it showed."""
+    import fcntl
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    master, slave = pty.openpty()
+    # A new pseudo-terminal is 0 columns wide, and tqdm draws nothing there.
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
+                               cwd=cwd)
+    os.close(slave)
+    shown = bytearray()
+    while True:
+        try:
+            piece = os.read(master, 65536)
+        except OSError:  # EIO: the terminal's other side closed
+            break
+        if not piece:
+            break
+        shown += piece
+    os.close(master)
+    assert process.wait(timeout=120) == 0, shown.decode(errors="replace")
+    return shown.decode("utf-8", errors="replace")
+
+
+def test_at_a_terminal_the_bar_stays_at_100_and_a_summary_follows(sim_master, isolated,
+                                                                    csiactcopy_cmd):
+    shown = _run_at_terminal([*csiactcopy_cmd.command, *copy_args(sim_master, "out")],
+                             isolated.work)
+    last = shown.replace("\r\n", "\n").split("\n")
+    bars = [line.rsplit("\r", 1)[-1] for line in last if "csiactcopy" in line and "%" in line]
+    assert bars and "100%" in bars[-1], shown
+    summary = [line for line in last if "files copied" in line]
+    assert summary == [f"{SIM_NOBS} files copied, 0 up to date, 0 missing or failed, "
+                       + summary[0].split("failed, ", 1)[1]], shown
+    assert str(isolated.work / "csiactcopy.log") in summary[0]
+
+
+def test_into_a_pipe_stdout_stays_empty(sim_master, isolated, csiactcopy_cmd):
+    result = ok(csiactcopy_cmd(*copy_args(sim_master, "out")))
+    assert result.stdout == ""

@@ -1,0 +1,58 @@
+"""Hostile input that must neither forge output, nor exhaust memory, nor pass for a bug.
+
+Issue 17 (part B): store content with control characters, an index declaring
+millions of rows, master files and index files that break their parsers, a
+path the system refuses, passwords in URLs and user parameter files that are
+links.  Each test reproduces the attack and looks at what a user sees.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from copychecks import SIM_IDS, SIM_NAME
+from hardchecks import HDU_INDEX, assert_finished, run_tool
+
+from iactcopy.store.indextables import IndexTable
+
+_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}: ")
+
+
+def rewrite_hdu(path: Path, obs_id: int, *, file_dir: str | None = None,
+                file_name: str | None = None) -> None:
+    """Rewrite the HDU rows of *obs_id* with a new FILE_DIR and/or FILE_NAME."""
+    table = IndexTable.read(path, "HDU")
+    dtype = [(name, "U400" if name in ("FILE_DIR", "FILE_NAME") else table.data.dtype[name])
+             for name in table.columns]
+    data = table.data.astype(dtype)
+    rows = data["OBS_ID"] == obs_id
+    if file_dir is not None:
+        data["FILE_DIR"][rows] = file_dir
+    if file_name is not None:
+        data["FILE_NAME"][rows] = file_name
+    IndexTable("HDU", data, header=list(table.header),
+               column_keywords=table.column_keywords).write(path)
+
+
+def copy(master: Path, out: Path | str, *extra: str):
+    return run_tool("csiactcopy", f"remote_master={master}", f"prodname={SIM_NAME}",
+                    f"outpath={out}", "mode=h", *extra)
+
+
+def log_text() -> str:
+    return Path("csiactcopy.log").read_text(encoding="utf-8")
+
+
+# -- 5. store content escaped -----------------------------------------------------------
+def test_control_characters_in_file_name_forge_no_line(sim_copy, isolated):
+    master = sim_copy()
+    forged = "x\n2026-01-01T00:00:00: *** ERROR: forged\r\x1b[2J\x1b]0;owned\x07.fits.gz"
+    rewrite_hdu(master.parent / HDU_INDEX, SIM_IDS[2], file_name=forged)
+    outcome = copy(master, isolated.work / "out", "chatter=4")
+    assert_finished(outcome, 3)
+    for text in (outcome.stderr, outcome.stdout, log_text()):
+        assert "\x1b" not in text and "\r" not in text and "\x07" not in text
+        assert not re.search(r"^(\S+: )?2026-01-01T00:00:00: \*\*\* ERROR", text, re.M), text
+    assert "x\\n2026-01-01T00:00:00: *** ERROR: forged\\r\\x1b[2J" in outcome.stderr
+    assert all(_STAMP.match(line) for line in log_text().splitlines())
