@@ -8,11 +8,15 @@ links.  Each test reproduces the attack and looks at what a user sees.
 
 from __future__ import annotations
 
+import gzip
+import json
+import os
 import re
 from pathlib import Path
 
+import pytest
 from copychecks import SIM_IDS, SIM_NAME
-from hardchecks import HDU_INDEX, assert_finished, run_tool
+from hardchecks import HDU_INDEX, assert_error, assert_finished, run_tool
 
 from iactcopy.store.indextables import IndexTable
 
@@ -56,3 +60,41 @@ def test_control_characters_in_file_name_forge_no_line(sim_copy, isolated):
         assert not re.search(r"^(\S+: )?2026-01-01T00:00:00: \*\*\* ERROR", text, re.M), text
     assert "x\\n2026-01-01T00:00:00: *** ERROR: forged\\r\\x1b[2J" in outcome.stderr
     assert all(_STAMP.match(line) for line in log_text().splitlines())
+
+
+# -- 6. memory for index files ----------------------------------------------------------
+def _card(keyword: str, value: object) -> bytes:
+    text = f"'{value}'" if isinstance(value, str) else ("T" if value is True else str(value))
+    return f"{keyword:8}= {text:>20}".ljust(80).encode("ascii")
+
+
+def _header(*cards: bytes) -> bytes:
+    body = b"".join(cards) + b"END".ljust(80)
+    return body + b" " * (-len(body) % 2880)
+
+
+def test_index_declaring_4_million_rows_is_declined_before_it_is_read(sim_copy, isolated):
+    master = sim_copy()
+    primary = _header(_card("SIMPLE", True), _card("BITPIX", 8), _card("NAXIS", 0),
+                      _card("EXTEND", True))
+    table = _header(_card("XTENSION", "BINTABLE"), _card("BITPIX", 8), _card("NAXIS", 2),
+                    _card("NAXIS1", 250), _card("NAXIS2", 4_000_000), _card("PCOUNT", 0),
+                    _card("GCOUNT", 1), _card("TFIELDS", 1), _card("TTYPE1", "OBS_ID"),
+                    _card("TFORM1", "250B"), _card("EXTNAME", "OBS_INDEX"))
+    # The first 10 MB of zeros of the rows: the file is 10 kB, as hostile as 0.9 MB.
+    with gzip.open(master.parent / "obs-index.fits.gz", "wb") as stream:
+        stream.write(primary + table)
+        for _ in range(10):
+            stream.write(bytes(1_000_000))
+    outcome = copy(master, isolated.work / "out")
+    assert_error(outcome, 1, "obs-index.fits.gz", "declares 4000000 rows of 250 bytes",
+                 "more than the 256 MiB")
+    assert not (isolated.work / "out").exists()
+
+
+def test_index_content_beyond_the_bound_is_not_decompressed(sim_copy, isolated, monkeypatch):
+    from iactcopy.store import indexbound
+
+    monkeypatch.setattr(indexbound, "MAX_INDEX_BYTES", 5000)
+    outcome = copy(sim_copy(), isolated.work / "out")
+    assert_error(outcome, 1, "hdu-index.fits.gz", "more than the 0 MiB")
