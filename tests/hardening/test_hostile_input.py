@@ -98,3 +98,32 @@ def test_index_content_beyond_the_bound_is_not_decompressed(sim_copy, isolated, 
     monkeypatch.setattr(indexbound, "MAX_INDEX_BYTES", 5000)
     outcome = copy(sim_copy(), isolated.work / "out")
     assert_error(outcome, 1, "hdu-index.fits.gz", "more than the 0 MiB")
+
+
+# -- 7. files that break their parsers --------------------------------------------------
+@pytest.mark.parametrize("content, fragment", [
+    ('{"datasets": ' + "[" * 100_000 + "]" * 100_000 + "}", "nests arrays or objects too deeply"),
+    ('{"datasets": [{"name": "a", "hduindx": "h", "obsindx": "o", "n": ' + "9" * 100_000
+     + "}]}", "holds a number too long to read"),
+], ids=["deeply-nested", "100000-digits"])
+@pytest.mark.parametrize("where", ["remote", "local"])
+def test_master_that_breaks_the_json_parser_is_one_line(sim_copy, isolated, content,
+                                                        fragment, where):
+    master = sim_copy()
+    out = isolated.work / "out"
+    broken = master if where == "remote" else out / "master.json"
+    out.mkdir()
+    broken.write_text(content, encoding="utf-8")
+    assert_error(copy(master, out), 1, f'"{broken}"', fragment)
+
+
+def test_gzip_of_random_bytes_is_one_line(sim_copy, isolated):
+    master = sim_copy()
+    index = master.parent / HDU_INDEX
+    index.write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(256)) * 20)
+    # csiactdata lists a production whose index cannot be read as "Not available".
+    outcome = run_tool("csiactdata", f"datapath={master.parent}", "mode=h", "logfile=data.log",
+                       "chatter=4")
+    assert_finished(outcome, 0)
+    assert "cannot be opened as FITS" in Path("data.log").read_text(encoding="utf-8")
+    assert_error(copy(master, isolated.work / "out"), 1, str(index), "gzip data is damaged")
