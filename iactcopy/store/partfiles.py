@@ -102,6 +102,11 @@ def remove_stale_parts(targets: Iterable[str]) -> None:
         except (FileNotFoundError, NotADirectoryError):
             # No such folder: its files failed already (the path may be a file).
             continue
+        except OSError as err:
+            # A folder the system refuses (a name too long, no permission to
+            # list it): its files failed or are reported; the others go on.
+            log.debug("cannot look for .part files in %s: %s", folder, err)
+            continue
         for name in names:
             _remove_if_unused(os.path.join(folder, name))
 

@@ -127,3 +127,35 @@ def test_gzip_of_random_bytes_is_one_line(sim_copy, isolated):
     assert_finished(outcome, 0)
     assert "cannot be opened as FITS" in Path("data.log").read_text(encoding="utf-8")
     assert_error(copy(master, isolated.work / "out"), 1, str(index), "gzip data is damaged")
+
+
+# -- 8. a path the system refuses -------------------------------------------------------
+def test_folder_name_too_long_fails_that_file_only(sim_copy, isolated):
+    master = sim_copy()
+    rewrite_hdu(master.parent / HDU_INDEX, SIM_IDS[4], file_dir="d" * 300)
+    out = isolated.work / "out"
+    outcome = copy(master, out)
+    assert_finished(outcome, 3)
+    assert "File name too long" in outcome.stderr
+    from copychecks import read_tables
+
+    hdu, obs = read_tables(out)
+    assert {int(i) for i in obs["OBS_ID"]} == set(SIM_IDS) - {SIM_IDS[4]}
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root lists every folder")
+def test_local_folder_that_cannot_be_listed_aborts_nothing(sim_copy, isolated):
+    master = sim_copy()
+    (master.parent / "hidden").mkdir()
+    name = sorted((master.parent / "data").iterdir())[4].name
+    os.rename(master.parent / "data" / name, master.parent / "hidden" / name)
+    rewrite_hdu(master.parent / HDU_INDEX, SIM_IDS[4], file_dir="hidden")
+    out = isolated.work / "out"
+    (out / "hidden").mkdir(parents=True)
+    (out / "hidden").chmod(0o300)  # files may be made in it, but it cannot be listed
+    try:
+        outcome = copy(master, out)
+    finally:
+        (out / "hidden").chmod(0o755)
+    assert_finished(outcome, 0)
+    assert (out / "hidden" / name).is_file()
