@@ -36,6 +36,7 @@ from iactcopy.app.escaping import printable
 from iactcopy.app.formatting import header_lines, parformat
 from iactcopy.app.libraryrecords import records_to
 from iactcopy.app.logger import TERSE, Logger, LogHandler
+from iactcopy.credentials import mask
 from iactcopy.errors import IactcopyError, InstallationError, ParFileError, ParFileNotFound
 from iactcopy.params.cmdline import apply_arguments
 from iactcopy.params.envexpand import expand
@@ -341,7 +342,9 @@ class Application:
         document = {"tool": self.name, "package": self.package, "version": self.version,
                     "exit_status": self.exit_status,
                     "elapsed_seconds": round(time.monotonic() - self._wall_start, 3),
-                    "parameters": self.pardict(), **self.report_content()}
+                    "parameters": {name: mask(value) if isinstance(value, str) else value
+                                   for name, value in self.pardict().items()},
+                    **self.report_content()}
         try:
             write_atomically(path, yaml.safe_dump(document, sort_keys=False,
                                                   allow_unicode=True))
@@ -371,7 +374,7 @@ class Application:
             labels = ["Command", "Arguments"]
             lines += [parformat(labels[number] if number < len(labels) else " " * 27) + item
                       for number, item in enumerate(self._argv)]
-        lines += [parformat(par.name) + par.text for par in self._pars]
+        lines += [parformat(par.name) + mask(par.text) for par in self._pars]
         return "\n".join(lines)
 
     @staticmethod

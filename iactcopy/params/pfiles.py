@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from iactcopy.atomicfile import write_atomically
+from iactcopy.credentials import without_password
 from iactcopy.errors import ParameterError, ParFileError, ParFileNotFound
 from iactcopy.params.parameters import (
     MODE_VALUES,
@@ -316,7 +317,11 @@ def write_values(pset: ParameterSet, values: Mapping[str, str], *,
     given values replace those of their names, and the file is replaced
     atomically.  Names in *pinned* are marked learned (mode letter ``l``)
     so that a hidden value set with ``iactpar set`` is used by the tool.
+    A password in a URL is left out: it is for a run's connection, not for
+    a file that is often readable by all (docs/differences.rst, "Passwords
+    in URLs").
     """
+    values = {name: without_password(text) for name, text in values.items()}
     from filelock import FileLock, Timeout
 
     search = pset.search or SearchPath.from_environment()

@@ -9,7 +9,6 @@ links.  Each test reproduces the attack and looks at what a user sees.
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import re
 from pathlib import Path
