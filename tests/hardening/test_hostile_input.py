@@ -138,7 +138,7 @@ def test_folder_name_too_long_fails_that_file_only(sim_copy, isolated):
     assert "File name too long" in outcome.stderr
     from copychecks import read_tables
 
-    hdu, obs = read_tables(out)
+    _, obs = read_tables(out)
     assert {int(i) for i in obs["OBS_ID"]} == set(SIM_IDS) - {SIM_IDS[4]}
 
 
@@ -158,3 +158,35 @@ def test_local_folder_that_cannot_be_listed_aborts_nothing(sim_copy, isolated):
         (out / "hidden").chmod(0o755)
     assert_finished(outcome, 0)
     assert (out / "hidden" / name).is_file()
+
+
+# -- 9. a user .par that is a link, or holds a huge line ---------------------------------
+def test_user_par_linked_to_another_file_is_refused_unquoted(sim_master, isolated, tmp_path):
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$secret-hash:19000:0:99999:7:::\n" * 3, encoding="utf-8")
+    isolated.pfiles.mkdir()
+    (isolated.pfiles / "csiactcopy.par").symlink_to(secret)
+    outcome = copy(sim_master, isolated.work / "out")
+    assert_finished(outcome, 0)
+    for text in (outcome.stderr, log_text()):
+        assert "secret-hash" not in text
+    warnings = [line for line in outcome.stderr.splitlines() if "csiactcopy.par" in line]
+    assert len(warnings) == 1 and "symbolic link" in warnings[0], outcome.stderr
+    learning = run_tool("csiactcopy", f"remote_master={sim_master}", f"prodname={SIM_NAME}",
+                        f"outpath={isolated.work / 'out'}")
+    assert_finished(learning, 0)
+    assert "parameters not learned" in learning.stderr
+    assert (isolated.pfiles / "csiactcopy.par").is_symlink()
+    assert secret.read_text(encoding="utf-8").count("secret-hash") == 3
+
+
+def test_huge_bad_line_of_a_user_par_is_quoted_as_a_short_excerpt(sim_master, isolated):
+    isolated.pfiles.mkdir()
+    (isolated.pfiles / "csiactcopy.par").write_text("x" * 100_000 + "\x1b[2J\n",
+                                                     encoding="utf-8")
+    outcome = copy(sim_master, isolated.work / "out")
+    assert_finished(outcome, 0)
+    warning = [line for line in outcome.stderr.splitlines() if "ignored the line" in line]
+    assert len(warning) == 1 and len(warning[0]) < 400, outcome.stderr[:1000]
+    assert "100004 characters" in warning[0]
+    assert len(log_text()) < 20_000
