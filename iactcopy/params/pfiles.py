@@ -378,6 +378,7 @@ def write_values(pset: ParameterSet, values: Mapping[str, str], *,
                     current[name] = text
                     if was_pinned:
                         marked.add(name)
+                layout = _user_layout(merged, layout)
             current.update(values)
             # Bytes that were not UTF-8 were read as surrogates (read_par);
             # they are written back unchanged, as the reference passes them.
@@ -390,6 +391,29 @@ def write_values(pset: ParameterSet, values: Mapping[str, str], *,
         pset.warn(f"cannot write {target}: {err}; parameters not learned")
         return None
     return target
+
+
+def _user_layout(path: str, definition: ParText) -> ParText:
+    """The text of the user copy at *path*, to write learned values into, if it fits.
+
+    The user's comments, spacing and order are kept (docs/parameters.rst)
+    when the copy defines the parameters of *definition*, with the same
+    types, and has no bad line.  Otherwise (the tool gained or lost a
+    parameter, a line is damaged) the copy is rebuilt from *definition*.
+    """
+    problems: list[tuple[int, str, str]] = []
+    try:
+        user = read_par(path, problems=problems)
+    except OSError:
+        return definition
+    if problems or _signature(user) != _signature(definition):
+        return definition
+    return user
+
+
+def _signature(layout: ParText) -> list[tuple[str, str]]:
+    return sorted((line.fields[0], line.fields[1]) for line in layout.parameter_lines
+                  if line.fields)
 
 
 def _same_file(a: str, b: str) -> bool:
