@@ -31,13 +31,11 @@ import zlib
 from collections.abc import Iterable
 from typing import BinaryIO
 
-import numpy as np
-
 from iactcopy.store.fitsheaders import FitsHeaderError, data_size
-from iactcopy.store.fitsraw import BLOCK, parse_cards
 
 __all__ = ["ContentCheck", "ContentError", "check_stream"]
 
+BLOCK = 2880
 _GZIP_MAGIC = b"\x1f\x8b"
 _FITS_MAGIC = b"SIMPLE  ="
 _CARD = 80
@@ -181,6 +179,10 @@ def _padding_problem(stream: BinaryIO) -> str | None:
 
 
 def _hdu_problem(stream: BinaryIO, block: bytes, number: int) -> str | None:
+    # Imported here: a rerun with nothing to do checks no content and must
+    # not pay for numpy (iactcopy.store.rerunstamp).
+    from iactcopy.store.fitsraw import parse_cards
+
     header_bytes = bytearray()
     while True:
         if len(block) < BLOCK:
@@ -222,6 +224,8 @@ def _hdu_problem(stream: BinaryIO, block: bytes, number: int) -> str | None:
 
 def _sum(data: bytes) -> int:
     """The 32-bit ones' complement sum of *data* (a multiple of 4 bytes)."""
+    import numpy as np
+
     words = np.frombuffer(data, dtype=">u4")
     return _add(0, int(words.sum(dtype=np.uint64)) if len(words) else 0)
 

@@ -217,7 +217,7 @@ def yaml_files(isolated) -> Path:
 
 TOOL_NAMES = {
     "csiactcopy": ["remote_master", "prodname", "runlist", "outpath", "report", "nthreads",
-                   "chatter", "clobber", "debug", "mode", "logfile"],
+                   "verify", "dryrun", "chatter", "clobber", "debug", "mode", "logfile"],
     "csiactdata": ["datapath", "master_indx", "chatter", "clobber", "debug", "mode", "logfile"],
     "csfindobs": ["datapath", "prodname", "outfile", "ra", "dec", "rad", "min_qual",
                   "expression", "master_indx", "plotfile", "report", "chatter", "clobber",
