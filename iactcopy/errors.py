@@ -55,8 +55,22 @@ class ParFileError(IactcopyError, ValueError):
     def __init__(self, source: str, problems: list[tuple[int, str, str]]):
         self.source = source
         self.problems = list(problems)
-        lines = [f"[line {n}] {why}: {line!r}" for n, line, why in self.problems]
+        lines = [f"[line {n}] {why}: {excerpt(line)}" for n, line, why in self.problems]
         super().__init__(f"While reading {source!r}: " + "; ".join(lines))
+
+
+def excerpt(line: str, width: int = 60) -> str:
+    """The start of a bad *line* as a quoted, escaped excerpt for a message.
+
+    A line may come from any file (a user ``.par`` linked to another file,
+    100 MB without a line feed): a message quotes at most *width* characters.
+
+    >>> excerpt("x" * 100, width=5)
+    "'xxxxx'... (100 characters)"
+    """
+    if len(line) <= width:
+        return repr(line)
+    return f"{line[:width]!r}... ({len(line)} characters)"
 
 
 class ParFileNotFound(ParameterError):

@@ -33,9 +33,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Callable, ClassVar
 
 from iactcopy import __version__
+from iactcopy.app.escaping import printable
 from iactcopy.app.formatting import header_lines, parformat
 from iactcopy.app.libraryrecords import records_to
 from iactcopy.app.logger import TERSE, Logger, LogHandler
+from iactcopy.credentials import mask
 from iactcopy.errors import (
     IactcopyError,
     InstallationError,
@@ -236,6 +238,7 @@ class Application:
         goes to both.  Warnings given before the log is open (the parameter
         engine's, while loading) are written into it once it opens.
         """
+        message = printable(message)
         if stderr:
             sys.stderr.write(f"WARNING: {message}\n")
         if self.log.is_open:
@@ -292,6 +295,7 @@ class Application:
     def log_error(self, message: str) -> None:
         """Write ``*** ERROR: <message>`` into the log, when it is open."""
         if self.log.is_open:
+            message = printable(" ".join(str(message).splitlines()))
             # A log that fails here loses this line only: the error is on stderr.
             with contextlib.suppress(LogFileError):
                 self.log.raw(("" if self.log.at_line_start else "\n") + f"*** ERROR: {message}\n")
@@ -347,7 +351,9 @@ class Application:
         document = {"tool": self.name, "package": self.package, "version": self.version,
                     "exit_status": self.exit_status,
                     "elapsed_seconds": round(time.monotonic() - self._wall_start, 3),
-                    "parameters": self.pardict(), **self.report_content()}
+                    "parameters": {name: mask(value) if isinstance(value, str) else value
+                                   for name, value in self.pardict().items()},
+                    **self.report_content()}
         try:
             write_atomically(path, yaml.safe_dump(document, sort_keys=False,
                                                   allow_unicode=True))
@@ -377,7 +383,7 @@ class Application:
             labels = ["Command", "Arguments"]
             lines += [parformat(labels[number] if number < len(labels) else " " * 27) + item
                       for number, item in enumerate(self._argv)]
-        lines += [parformat(par.name) + par.text for par in self._pars]
+        lines += [parformat(par.name) + mask(par.text) for par in self._pars]
         return "\n".join(lines)
 
     @staticmethod

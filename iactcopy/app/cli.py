@@ -17,6 +17,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
+from iactcopy.app.escaping import printable
 from iactcopy.errors import IactcopyError
 from iactcopy.interrupts import Stopped, stopping_on_signals
 
@@ -38,7 +39,7 @@ def report_error(message: str) -> None:
     """Write ``*** ERROR: <message>`` on stderr, on one line."""
     # After SIGHUP the terminal may be gone: the log still gets the line.
     with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(f"*** ERROR: {' '.join(str(message).splitlines())}\n")
+        sys.stderr.write(f"*** ERROR: {printable(' '.join(str(message).splitlines()))}\n")
         sys.stderr.flush()
 
 

@@ -25,6 +25,7 @@ through :mod:`logging` reach the log through :class:`LogHandler`.
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import os
 import threading
@@ -33,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import IO
 
 from iactcopy.app import formatting
+from iactcopy.app.escaping import printable
 from iactcopy.errors import LogFileError
 
 __all__ = [
@@ -233,8 +235,11 @@ class Logger:
         text : str
             Any text; add ``"\\n"`` to end the line. Each line gets the
             prefix. Writing ``""`` at the start of a line writes the prefix
-            alone and so fixes that line's time.
+            alone and so fixes that line's time. Control characters other
+            than line feeds are escaped and passwords in URLs masked
+            (:func:`~iactcopy.app.escaping.printable`).
         """
+        text = printable(text, newlines=True)
         with self._lock:
             # A final line feed gets no prefix yet: the next line's time is
             # the time its first text arrives (application.md §2.2).
@@ -336,7 +341,7 @@ class Logger:
             ``None``.
         """
         if self._chatter >= level:
-            self.raw(formatting.value_line(name, value, unit) + "\n")
+            self.raw(formatting.value_line(printable(name), printable(value), unit) + "\n")
 
     def values(self, level: int, items: Iterable[tuple[str, object]]) -> None:
         """Write many dotted value lines at once when ``chatter >= level``.
@@ -346,7 +351,8 @@ class Logger:
         a fraction of the time.
         """
         if self._chatter >= level:
-            text = "".join(formatting.value_line(name, value) + "\n" for name, value in items)
+            text = "".join(formatting.value_line(printable(name), printable(value)) + "\n"
+                           for name, value in items)
             if text:
                 self.raw(text)
 
@@ -499,6 +505,13 @@ class LogHandler(logging.Handler):
             level = self.chatter_level(record.levelno)
             if level is None or self.logger.chatter < level:
                 return
+            if record.args:
+                # The arguments are store content (file names, server
+                # answers): a line feed in them must not start a log line.
+                record = copy.copy(record)
+                args = record.args if isinstance(record.args, tuple) else (record.args,)
+                record.args = tuple(printable(arg) if isinstance(arg, str) else arg
+                                    for arg in args)
             message = self.format(record)
             if record.levelno >= logging.WARNING:
                 head = f"{record.levelname}: "

@@ -21,12 +21,14 @@ replaces the file atomically (W-1, W-2): tools running at once with one
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Callable
 
 from iactcopy.atomicfile import write_atomically
-from iactcopy.errors import ParameterError, ParFileError, ParFileNotFound
+from iactcopy.credentials import without_password
+from iactcopy.errors import ParameterError, ParFileError, ParFileNotFound, excerpt
 from iactcopy.params.parameters import (
     MODE_VALUES,
     MODES,
@@ -134,6 +136,26 @@ class SearchPath:
 def _folders(part: str) -> list[str]:
     # Empty pieces are skipped rather than read as "/" (parameters.md W-20).
     return [os.path.expanduser(piece) for piece in part.split(":") if piece.strip()]
+
+
+def _not_a_regular_file(path: str) -> str | None:
+    """Why the user copy *path* is refused (a link, a device), or None (a file, or none).
+
+    A user copy is the tool's own file: one that is a link may lead to any
+    file (/etc/shadow, for root), whose lines would be quoted in warnings
+    and which learning would rewrite.
+    """
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        return f"it cannot be examined: {err.strerror or err}"
+    if stat.S_ISLNK(found.st_mode):
+        return "it is a symbolic link, not a file of its own; replace it by a copy"
+    if not stat.S_ISREG(found.st_mode):
+        return "it is not a regular file"
+    return None
 
 
 def _first_readable(tool: str, folders: tuple[str, ...]) -> str | None:
@@ -258,6 +280,10 @@ def _learned(path: str, definition: ParameterSet) -> list[tuple[str, str, bool]]
     Returns (name, text, pinned) for each value to take.  Anything dropped
     is reported through ``definition.warn``, naming the file and line.
     """
+    refused = _not_a_regular_file(path)
+    if refused:
+        definition.warn(f"ignoring the parameter file {path}: {refused}")
+        return []
     try:
         problems: list[tuple[int, str, str]] = []
         user_text = read_par(path, problems=problems)
@@ -269,7 +295,7 @@ def _learned(path: str, definition: ParameterSet) -> list[tuple[str, str, bool]]
     user_pars = ParameterSet(definition.tool,
                              parameters_from_text(user_text, problems=problems))
     for lineno, line, why in sorted(problems, key=lambda problem: problem[0]):
-        definition.warn(f"{path}:{lineno}: ignored the line {line!r}: {why}")
+        definition.warn(f"{path}:{lineno}: ignored the line {excerpt(line)}: {why}")
     lines = {line.fields[0]: line.lineno for line in user_text.parameter_lines if line.fields}
     taken = []
     for upar in user_pars:
@@ -282,7 +308,7 @@ def _learned(path: str, definition: ParameterSet) -> list[tuple[str, str, bool]]
             continue
         par = definition[upar.name]
         if par.type != upar.type:
-            definition.warn(f'{where}: dropped learned "{upar.name}" = {upar.text!r}: '
+            definition.warn(f'{where}: dropped learned "{upar.name}" = {excerpt(upar.text)}: '
                             f"its type is now {par.ptype.name}")
             continue
         try:
@@ -316,7 +342,11 @@ def write_values(pset: ParameterSet, values: Mapping[str, str], *,
     given values replace those of their names, and the file is replaced
     atomically.  Names in *pinned* are marked learned (mode letter ``l``)
     so that a hidden value set with ``iactpar set`` is used by the tool.
+    A password in a URL is left out: it is for a run's connection, not for
+    a file that is often readable by all (docs/differences.rst, "Passwords
+    in URLs").
     """
+    values = {name: without_password(text) for name, text in values.items()}
     from filelock import FileLock, Timeout
 
     search = pset.search or SearchPath.from_environment()
@@ -326,6 +356,10 @@ def write_values(pset: ParameterSet, values: Mapping[str, str], *,
                   f"(tried: {', '.join(search.user) or 'none'}); parameters not learned")
         return None
     target = os.path.join(folder, f"{pset.tool}.par")
+    refused = _not_a_regular_file(target)
+    if refused:
+        pset.warn(f"{target}: {refused}; parameters not learned")
+        return None
     layout = pset.layout or parse_par("", source=pset.tool)
     try:
         with FileLock(target + ".lock", timeout=LOCK_TIMEOUT):
@@ -344,6 +378,7 @@ def write_values(pset: ParameterSet, values: Mapping[str, str], *,
                     current[name] = text
                     if was_pinned:
                         marked.add(name)
+                layout = _user_layout(merged, layout)
             current.update(values)
             # Bytes that were not UTF-8 were read as surrogates (read_par);
             # they are written back unchanged, as the reference passes them.
@@ -356,6 +391,29 @@ def write_values(pset: ParameterSet, values: Mapping[str, str], *,
         pset.warn(f"cannot write {target}: {err}; parameters not learned")
         return None
     return target
+
+
+def _user_layout(path: str, definition: ParText) -> ParText:
+    """The text of the user copy at *path*, to write learned values into, if it fits.
+
+    The user's comments, spacing and order are kept (docs/parameters.rst)
+    when the copy defines the parameters of *definition*, with the same
+    types, and has no bad line.  Otherwise (the tool gained or lost a
+    parameter, a line is damaged) the copy is rebuilt from *definition*.
+    """
+    problems: list[tuple[int, str, str]] = []
+    try:
+        user = read_par(path, problems=problems)
+    except OSError:
+        return definition
+    if problems or _signature(user) != _signature(definition):
+        return definition
+    return user
+
+
+def _signature(layout: ParText) -> list[tuple[str, str]]:
+    return sorted((line.fields[0], line.fields[1]) for line in layout.parameter_lines
+                  if line.fields)
 
 
 def _same_file(a: str, b: str) -> bool:

@@ -13,10 +13,8 @@ file read is written as it was, compressed bytes included.
 
 from __future__ import annotations
 
-import gzip
 import logging
 import os
-import zlib
 from collections.abc import Iterable, Sequence
 from typing import Union
 
@@ -27,6 +25,7 @@ from iactcopy.errors import IndexTableError
 from iactcopy.store.fitsheaders import FitsHeaderError, table_columns
 from iactcopy.store.fitsraw import RawHDU, RawRows, padded, split_hdus
 from iactcopy.store.fitswrite import write_fits_bytes
+from iactcopy.store.indexbound import bounded_content, check_size
 from iactcopy.store.indexlookup import TableHeader, check_kind, choose_tables, first_line
 from iactcopy.store.indextables import IndexTable
 from iactcopy.store.memoryfile import memory_file
@@ -88,6 +87,7 @@ class IndexFile:
             raise IndexTableError(f'Index file "{path}" {what}.')
         try:
             with open(path, "rb") as stream:
+                check_size(os.fstat(stream.fileno()).st_size, path)
                 original = stream.read()
         except OSError as err:
             raise IndexTableError(
@@ -205,13 +205,7 @@ class IndexFile:
 
 
 def _decompressed(original: bytes, path: str | None) -> bytes:
-    if not original.startswith(_GZIP_MAGIC):
-        return original
-    try:
-        return gzip.decompress(original)
-    except (OSError, EOFError, zlib.error) as err:
-        raise IndexTableError(
-            f'Index file "{path}" cannot be opened as FITS: {first_line(err)}.') from err
+    return bounded_content(original, path)
 
 
 def _primary_header() -> bytes:

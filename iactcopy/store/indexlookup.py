@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -82,7 +83,7 @@ def check_index_table(path: str | os.PathLike, kind: str) -> None:
                 # The first rule wins outright: no need to step over the data
                 # to the headers that follow (a large .gz costs its whole size).
                 break
-    except (OSError, FitsHeaderError, EOFError) as err:
+    except (OSError, FitsHeaderError, EOFError, zlib.error) as err:
         raise IndexTableError(
             f'Index file "{path}" cannot be opened as FITS: {first_line(err)}.') from err
     chosen = choose_table(tables, kind, path)

@@ -180,6 +180,16 @@ class MasterIndex:
             raise DataStoreError(
                 f'Master index file "{path}" is not UTF-8 text: {err.reason} '
                 f"at byte {err.start}.") from err
+        except RecursionError as err:
+            raise DataStoreError(
+                f'Master index file "{path}" is not a master index: its JSON nests arrays '
+                "or objects too deeply to be read.") from err
+        except ValueError as err:
+            # Python refuses integers of more than a few thousand digits
+            # (sys.get_int_max_str_digits): no master index needs one.
+            raise DataStoreError(
+                f'Master index file "{path}" is not a master index: it holds a number too '
+                f"long to read ({str(err).split(';')[0]}).") from err
         return cls(document, path)
 
     @property

@@ -53,7 +53,9 @@ PART_MODE = 0o200
 """Mode of a ``.part`` while it is written; with a single name and our owner, the mark."""
 
 _LOCK_POLL = (0.01, 0.2)  # first and longest pause while waiting for a .part lock
-_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# Read-write: the content check reads a copy back through the same descriptor
+# (a new file is ours whatever its mode).
+_CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 # Opening someone's .part only to lock it: never follow a link, never wait on a
 # FIFO, never make a terminal ours.
 _OPEN_EXISTING = os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
@@ -191,7 +193,9 @@ def remove_stale_parts(folders: Iterable[tuple[int, str, dict]]) -> None:
             names = [name for name in os.listdir(folder_fd)
                      if name.endswith(PART_SUFFIX) and (not name.startswith(".") or name in ours)]
         except OSError as err:
-            log.debug("cannot list %s: %s", path, err)
+            # A folder the system refuses (a name too long, no permission to
+            # list it): its files failed or are reported; the others go on.
+            log.debug("cannot look for .part files in %s: %s", path, err)
             continue
         for name in names:
             _remove_if_unused(folder_fd, name, os.path.join(path, name), ours.get(name))

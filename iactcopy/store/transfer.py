@@ -52,7 +52,7 @@ import stat
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from iactcopy.store.layout import RESERVED_NAMES
@@ -355,7 +355,8 @@ def plan_copy(source: Source, relpaths: Iterable[str], outpath: str | os.PathLik
 
 
 def copy_files(plan: CopyPlan, source: Source, *, nthreads: int = 1,
-               callback: Callback = NO_CALLBACK) -> CopyReport:
+               callback: Callback = NO_CALLBACK,
+               check: Callable[[str, int, str], None] | None = None) -> CopyReport:
     """Copy the files that *plan* marks ``"copy"``, and report on all of them.
 
     A failing file is recorded and the others go on. Files are written to
@@ -372,6 +373,11 @@ def copy_files(plan: CopyPlan, source: Source, *, nthreads: int = 1,
         Files copied at once. Default is 1.
     callback : Callback
         Receives progress, weighted by bytes. Default: nothing.
+    check : callable, optional
+        ``check(relpath, fd, part)`` is called on each complete ``.part``
+        file before it is renamed; an :class:`OSError` it raises makes the
+        file a failed one (see :mod:`iactcopy.store.contentcheck`).
+        Default: no check.
 
     Returns
     -------
@@ -389,7 +395,7 @@ def copy_files(plan: CopyPlan, source: Source, *, nthreads: int = 1,
     _check_nthreads(nthreads)
     started = time.monotonic()
     report = CopyReport()
-    run = _Run(plan, source, callback)
+    run = _Run(plan, source, callback, check)
     try:
         callback.set_size(plan.bytes_to_copy)
         for entry in plan.entries:
@@ -484,10 +490,12 @@ class _SizeMismatch(OSError):
 class _Run:
     """The state shared by the copies of one :func:`copy_files` call."""
 
-    def __init__(self, plan: CopyPlan, source: Source, callback: Callback):
+    def __init__(self, plan: CopyPlan, source: Source, callback: Callback,
+                 check: Callable[[str, int, str], None] | None = None):
         self.plan = plan
         self.source = source
         self.callback = callback
+        self.check = check
         self.cancel = threading.Event()
         self.lock = threading.Lock()
         #: Why the local disk takes no more files, once it does not.
@@ -661,6 +669,8 @@ def _copy_into(folder_fd: int, name: str, entry: PlanEntry, run: _Run, sent: _Se
         if nbytes != entry.size:
             raise _SizeMismatch(errno.EIO, f"{nbytes} bytes copied, but the remote file has "
                                            f"{entry.size}: it changed or was cut short")
+        if run.check is not None:
+            run.check(entry.relpath, fd, entry.target + PART_SUFFIX)
         _finish_metadata(fd, entry.info, run.new_mode)
         owned = False
         os.replace(part, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)

@@ -23,8 +23,11 @@ from typing import TYPE_CHECKING
 
 from iactcopy.app.application import Application
 from iactcopy.app.cli import main_for
+from iactcopy.app.escaping import printable
 from iactcopy.app.logger import EXPLICIT, NORMAL, TERSE, VERBOSE
 from iactcopy.errors import DataStoreError, LocalDiskError
+from iactcopy.store.checkedcopy import CheckedCopy
+from iactcopy.store.freespace import check_free_space, free_bytes
 from iactcopy.store.layout import (
     DOC_FILES,
     LOCK_NAME,
@@ -40,11 +43,13 @@ from iactcopy.store.rerunstamp import Stamp, counting_warnings, digest, remote_i
 from iactcopy.store.runlist import id_list, read_runlist
 from iactcopy.store.sources import LocalSource, Source
 from iactcopy.store.transfer import (
+    COPY,
+    KEPT,
     MISSING,
+    REFUSED,
     UP_TO_DATE,
     CopyPlan,
     CopyReport,
-    copy_files,
     plan_copy,
 )
 from iactcopy.tools.progress import progress_for
@@ -68,6 +73,8 @@ class Settings:
     nthreads: int
     clobber: bool
     timeout: float = 60.0
+    dryrun: bool = False
+    verify: bool = False
 
 
 class csiactcopy(Application):
@@ -95,6 +102,7 @@ class csiactcopy(Application):
         #: Seconds spent in each phase of the last run: select, plan, copy, index_update.
         self.timings: dict[str, float] = {}
         self._indexed = 0
+        self._checked = CheckedCopy(verify=False, doc_files=DOC_FILES)
         #: Whether the last run was taken from the stamp of the one before (nothing to do).
         self.from_stamp = False
         super().__init__(*args, **kwargs)
@@ -106,6 +114,7 @@ class csiactcopy(Application):
 
     def process(self) -> None:
         settings = self._settings()
+        self._checked = CheckedCopy(verify=settings.verify, doc_files=DOC_FILES)
         wanted = read_runlist(settings.runlist) if settings.runlist else None
         inputs = _stamp_inputs(settings, wanted)
         self.from_stamp = inputs is not None and self._rerun_from_stamp(settings, wanted, inputs)
@@ -146,9 +155,13 @@ class csiactcopy(Application):
             if not len(selection.obs_ids):
                 self.log.string(TERSE, "No observation to copy.")
                 return
-            create_local_store(settings.outpath)
             with self._timed("plan"):
                 plan = self._plan(store.source, selection.relpaths, production, settings)
+            if settings.dryrun:
+                self._show_plan(plan, len(selection.obs_ids), settings.outpath)
+                return
+            check_free_space(settings.outpath, plan.bytes_to_copy)
+            create_local_store(settings.outpath)
             self.report = self._copy(plan, store.source, settings)
             self.log.header1(TERSE, "Updating index files")
             complete = self._complete(selection)
@@ -165,6 +178,34 @@ class csiactcopy(Application):
                                  "are indexed); free space on the local disk and rerun")
         if inputs and not warnings.count and self._nothing_done(plan):
             self._save_stamp(settings, inputs, digests, store.source, production, selection)
+
+    def execute(self) -> None:
+        """As :meth:`Application.execute`; a dry run writes no report and learns nothing."""
+        if self["dryrun"].boolean():
+            self.read_ahead = True
+            self.run()
+        else:
+            super().execute()
+
+    def _show_plan(self, plan: CopyPlan, observations: int, outpath: str) -> None:
+        """The plan of a dry run, in the log and on stdout; then the space check."""
+        self._log_plan(plan)
+        counts = plan.counts
+        lines = [f"Dry run: nothing is copied or written into {outpath}",
+                 f"Observations: {observations}",
+                 f"Files to copy: {counts[COPY]} ({_megabytes(plan.bytes_to_copy)})",
+                 f"Files up to date: {counts[UP_TO_DATE]}",
+                 f"Differing files kept: {counts[KEPT]}",
+                 f"Files missing: {counts[MISSING]}",
+                 f"Files refused: {counts[REFUSED]}"]
+        self.log.header1(TERSE, "Dry run")
+        for line in lines:
+            self.log.string(TERSE, printable(line))
+        sys.stdout.write("".join(printable(line) + "\n" for line in lines))
+        sys.stdout.flush()
+        free, folder = free_bytes(outpath)
+        self.log.value(NORMAL, "Free space", f"{_megabytes(free)} on {folder}")
+        check_free_space(outpath, plan.bytes_to_copy)
 
     def _nothing_done(self, plan: CopyPlan) -> bool:
         """Whether the run found every file up to date and rewrote no local file."""
@@ -253,16 +294,19 @@ class csiactcopy(Application):
         bad = [path for path, _ in self.report.problems] + list(self.report.kept)
         return selection.complete(bad)
 
-    @staticmethod
-    def _plan(source: Source, relpaths: list[str], production: Production,
+    def _plan(self, source: Source, relpaths: list[str], production: Production,
               settings: Settings) -> CopyPlan:
-        """The data files, and the documentation files the store has (looked up in parallel)."""
+        """The data files, and the documentation files the store has (looked up in parallel).
+
+        With verify=yes, local files found up to date whose content is
+        damaged are planned again (:class:`CheckedCopy`).
+        """
         plan = plan_copy(source, [*relpaths, *DOC_FILES], settings.outpath,
                          clobber=settings.clobber, nthreads=settings.nthreads,
                          reserved=local_store_files(production))
         plan.entries = [entry for entry in plan.entries
                         if not (entry.relpath in DOC_FILES and entry.action == MISSING)]
-        return plan
+        return self._checked.replan(plan)
 
     def _settings(self) -> Settings:
         remote_master = self["remote_master"].filename()
@@ -271,7 +315,8 @@ class csiactcopy(Application):
         runlist = self["runlist"].filename() if self["runlist"].is_valid() else None
         return Settings(remote_master=remote_master, prodname=prodname, runlist=runlist,
                         outpath=outpath, nthreads=self["nthreads"].integer(),
-                        clobber=self["clobber"].boolean(), timeout=self["timeout"].real())
+                        clobber=self["clobber"].boolean(), timeout=self["timeout"].real(),
+                        dryrun=self["dryrun"].boolean(), verify=self["verify"].boolean())
 
     def _copy(self, plan: CopyPlan, source: Source, settings: Settings) -> CopyReport:
         """Log the plan and copy what it says."""
@@ -280,7 +325,8 @@ class csiactcopy(Application):
         progress = progress_for(self.log, self.name)
         with self._timed("copy"):
             try:
-                return copy_files(plan, source, nthreads=settings.nthreads, callback=progress)
+                return self._checked.copy(plan, source, nthreads=settings.nthreads,
+                                          callback=progress)
             finally:
                 progress.finish()
 
@@ -310,8 +356,8 @@ class csiactcopy(Application):
 
     def _log_plan(self, plan: CopyPlan) -> None:
         actions = ", ".join(f"{n} {action}" for action, n in plan.counts.items() if n)
-        self.log.string(EXPLICIT, f"Copy plan for {plan.outpath}: {actions or 'no file'}; "
-                                  f"{plan.bytes_to_copy} bytes to copy")
+        self.log.string(EXPLICIT, f"Copy plan for {printable(plan.outpath)}: "
+                                  f"{actions or 'no file'}; {plan.bytes_to_copy} bytes to copy")
         self.log.header2(NORMAL, "File information")
         self.log.value(NORMAL, "Number of files", len(plan))
         known = sum(entry.size or 0 for entry in plan.entries)
@@ -319,7 +365,7 @@ class csiactcopy(Application):
         self.log.value(NORMAL, "Size to copy", _megabytes(plan.bytes_to_copy))
         self.log.header3(VERBOSE, "File names")
         for entry in plan.entries:
-            self.log.string(VERBOSE, entry.relpath)
+            self.log.string(VERBOSE, printable(entry.relpath))
 
     def _log_results(self, absent: list[int], plan: CopyPlan, clobber: bool) -> None:
         self._log_update(self.update, clobber)
@@ -344,7 +390,7 @@ class csiactcopy(Application):
         self.log.header3(TERSE, "Master index file")
         for name, status in update.master_entries:
             if status in ("Added", "Updated"):
-                self.log.string(TERSE, f'{status} "{name}"')
+                self.log.string(TERSE, f'{status} "{printable(name)}"')
             else:
                 self.log.value(NORMAL, f'Keeping "{name}"', status)
 
@@ -362,7 +408,8 @@ class csiactcopy(Application):
         self.log.value(NORMAL, "Files refused", len(outcomes["refused"]))
         self.log.value(NORMAL, "Files failed", len(outcomes["failed"]))
         self.log.value(NORMAL, "Size", _megabytes(report.bytes_copied))
-        docs = [entry.relpath for entry in plan.entries if entry.relpath in DOC_FILES]
+        docs = [entry.relpath for entry in plan.entries
+                if entry.relpath in DOC_FILES and entry.relpath not in self._checked.dropped_docs]
         if docs:
             self.log.value(NORMAL, "Documentation files", ", ".join(docs))
         self.log.value(NORMAL, "Observations indexed", self._indexed)
@@ -370,6 +417,8 @@ class csiactcopy(Application):
             self.log.value(NORMAL, "IDs not available", id_list(absent))
         entries = self.update.master_entries if self.update else []
         self.log.value(NORMAL, "Local configs", len(entries))
+        for relpath, why in self._checked.dropped_docs.items():
+            self.log.value(NORMAL, f"{relpath} not kept", why)
         self._warn_problems(report)
         self._warn_dropped(self.update.dropped if self.update else [])
         if report.kept:
@@ -377,7 +426,19 @@ class csiactcopy(Application):
                        "were kept (clobber=no); use clobber=yes to replace them")
         self.log.header3(TERSE, "Content of master index")
         for name, _ in entries:
-            self.log.string(TERSE, name)
+            self.log.string(TERSE, printable(name))
+        if sys.stdout.isatty():
+            self._say_summary(outcomes)
+
+    def _say_summary(self, outcomes: dict[str, dict[str, str]]) -> None:
+        """One line on the terminal, under the progress bar, for a user who reads no log."""
+        problems = len(outcomes["missing"]) + len(outcomes["refused"]) + len(outcomes["failed"])
+        where = f"; log: {os.path.abspath(self.log.path)}" if self.log.path else ""
+        line = (f"{len(outcomes['copied'])} files copied, {len(outcomes['up_to_date'])} up to "
+                f"date, {problems} missing or failed, {_megabytes(self.report.bytes_copied)} in "
+                f"{time.monotonic() - self._wall_start:.1f} s{where}")
+        sys.stdout.write(printable(line) + "\n")
+        sys.stdout.flush()
 
     def _outcomes(self) -> dict[str, dict[str, str]]:
         """The data files (documentation files aside) of each outcome of the copy."""
@@ -393,12 +454,13 @@ class csiactcopy(Application):
         """
         problems = report.problems
         for path, problem in problems:
-            self.log.string(TERSE, f"WARNING: {path}: {problem}")
+            self.log.string(TERSE, f"WARNING: {printable(path)}: {printable(problem)}")
         if not problems:
             return
         lines = [f"WARNING: {len(problems)} file(s) could not be copied; their observations "
                  "are left out of the local indexes:"]
-        lines += [f"  {path}: {problem}" for path, problem in problems[:_MAX_ON_STDERR]]
+        lines += [f"  {printable(path)}: {printable(problem)}"
+                  for path, problem in problems[:_MAX_ON_STDERR]]
         if len(problems) > _MAX_ON_STDERR:
             lines.append(f"  and {len(problems) - _MAX_ON_STDERR} more (see the log)")
         sys.stderr.write("".join(line + "\n" for line in lines))
@@ -436,7 +498,9 @@ def _stamp_inputs(settings: Settings, wanted: list[int] | None) -> dict | None:
     ``file://`` URL names a local path, and is stamped as that path.
     """
     path = local_path(settings.remote_master)
-    if path is None:
+    if path is None or settings.dryrun or settings.verify:
+        # A dry run must not clean .part files as a rerun does; verify=yes
+        # reads every file, which a stamp exists to avoid.
         return None
     return {"remote_master": os.path.abspath(path),
             "prodname": settings.prodname, "outpath": os.path.abspath(settings.outpath),

@@ -60,13 +60,13 @@ class StatusLines(Callback):
 
 
 class ProgressBar(Callback):
-    """A byte-weighted tqdm bar on standard error."""
+    """A byte-weighted tqdm bar on standard error, left on screen at 100 % when done."""
 
     def __init__(self, description: str):
         from tqdm import tqdm
 
         self._bar = tqdm(total=0, unit="B", unit_scale=True, unit_divisor=1024,
-                         desc=description, file=sys.stderr, leave=False)
+                         desc=description, file=sys.stderr, leave=True)
 
     def set_size(self, total_bytes: int) -> None:
         self._bar.reset(total=total_bytes)
@@ -75,7 +75,9 @@ class ProgressBar(Callback):
         self._bar.update(nbytes)
 
     def finish(self) -> None:
-        """Close the bar."""
+        """Show the bar full (files that failed count as done), then close it."""
+        self._bar.n = self._bar.total
+        self._bar.refresh()
         self._bar.close()
 
 

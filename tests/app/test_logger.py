@@ -151,9 +151,15 @@ def test_newline_ends_an_unfinished_line_without_a_blank_line(log, echo):
     assert echo.getvalue() == f"{P}a\n{P}b\n"
 
 
-def test_carriage_return_is_ordinary(log, echo):
-    log.raw("a\rb\r\n")
-    assert echo.getvalue() == f"{P}a\rb\r\n"
+def test_carriage_return_and_escapes_are_written_escaped(log, echo):
+    """A carriage return or an escape sequence would rewrite what a terminal shows."""
+    log.raw("a\rb\x1b[2J\r\n")
+    assert echo.getvalue() == f"{P}a\\rb\\x1b[2J\\r\n"
+
+
+def test_value_lines_stay_one_line(log, echo):
+    log.value(TERSE, "File", "x\n2026-01-01T00:00:00: *** ERROR: forged")
+    assert echo.getvalue().count("\n") == 1
 
 
 def test_line_start_state(log):

@@ -217,7 +217,8 @@ def yaml_files(isolated) -> Path:
 
 TOOL_NAMES = {
     "csiactcopy": ["remote_master", "prodname", "runlist", "outpath", "report", "nthreads",
-                   "timeout", "chatter", "clobber", "debug", "mode", "logfile"],
+                   "verify", "dryrun", "timeout", "chatter", "clobber", "debug", "mode",
+                   "logfile"],
     "csiactdata": ["datapath", "master_indx", "timeout", "chatter", "clobber", "debug", "mode",
                    "logfile"],
     "csfindobs": ["datapath", "prodname", "outfile", "ra", "dec", "rad", "min_qual",

@@ -35,7 +35,8 @@ def test_list(folders):
     assert result.returncode == 0, result.stderr
     rows = {line.split()[0]: line for line in result.stdout.splitlines()}
     assert list(rows) == ["remote_master", "prodname", "runlist", "outpath", "report",
-                          "nthreads", "timeout", "chatter", "clobber", "debug", "mode", "logfile"]
+                          "nthreads", "verify", "dryrun", "timeout", "chatter", "clobber",
+                          "debug", "mode", "logfile"]
     assert "/path/to/mountpoint/master.json" in rows["remote_master"]
     assert rows["nthreads"].split()[:4] == ["nthreads", "i", "h", "4"]
     assert rows["nthreads"].endswith("Number of parallel transfers")

@@ -74,10 +74,13 @@ def test_shipped_par_file_has_the_ctools_lines(tool):
     assert [par.name for par in parameters] == [f[0] for f in shipped]
 
 
-def test_csiactcopy_nthreads_and_timeout_stand_just_before_chatter():
+def test_csiactcopy_added_parameters_stand_just_before_chatter():
     pset = load_parameters("csiactcopy")
     names = pset.names
-    assert names.index("nthreads") == names.index("timeout") - 1 == names.index("chatter") - 2
+    start = names.index("chatter") - 4
+    assert names[start:start + 5] == ["nthreads", "verify", "dryrun", "timeout", "chatter"]
+    for name in ("verify", "dryrun"):
+        assert (pset[name].type, pset[name].mode, pset[name].text) == ("b", "h", "no")
     nthreads = pset["nthreads"]
     assert (nthreads.type, nthreads.mode, nthreads.text, nthreads.minimum, nthreads.maximum,
             nthreads.prompt) == ("i", "h", "4", "1", "64", "Number of parallel transfers")

@@ -201,6 +201,43 @@ def test_first_learning_from_the_package_file(monkeypatch, folders):
     assert "csfindobs: select" in Path(path).read_text()    # the system file's banner
 
 
+_USER_COPY = """\
+# my own notes: emin as the paper uses it
+mode,    s, h, ql,,, "Mode of automatic parameters"
+infile,  f, a,   mine.fits  ,,, "Input file"
+emin,    r, a, 0.3,0,100, "Lower energy (TeV)"
+
+nbins,   i, a, 20,1,200, "Number of bins"
+coordsys, s, a, GAL,CEL|GAL,, "Coordinate system"
+seed,    i, h, 1,,, "Random seed"
+title,   s, ql, "hello, world",,, "Title"
+chatter, i, h, 2,0,4, "Chattiness of output"
+"""
+
+
+def test_learning_keeps_the_comments_and_spacing_of_the_user_copy(system_par, folders):
+    folders.user.mkdir()
+    user_file(folders).write_text(_USER_COPY)
+    pset = load_parameters("tool")
+    assert (pset["infile"].text, pset["coordsys"].text) == ("mine.fits", "GAL")
+    pset.set("emin", "0.5")
+    save_learned(pset)
+    assert user_file(folders).read_text() == _USER_COPY.replace("0.3,0,100", "0.5,0,100")
+
+
+def test_a_user_copy_that_no_longer_fits_is_rebuilt_from_the_definition(system_par,
+                                                                        folders):
+    folders.user.mkdir()
+    user_file(folders).write_text(_USER_COPY.replace('title,   s, ql, "hello, world",,, '
+                                                     '"Title"\n', ""))
+    pset = load_parameters("tool")
+    pset.set("emin", "0.5")
+    save_learned(pset)
+    saved = user_file(folders).read_text()
+    assert "my own notes" not in saved and "# tool: a test tool" in saved
+    assert load_parameters("tool")["coordsys"].text == "GAL"
+
+
 def test_layout_comments_indentation_and_quotes_survive(write_par, folders):
     # W-4, W-5: quoted values stay quoted, indented lines stay well-formed,
     # CRLF line ends and the spacing around the value are kept.
