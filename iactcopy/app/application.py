@@ -2,7 +2,7 @@
 
 An :class:`Application` owns the tool's parameters (the ``.par`` engine) and
 its ctools-style log.  A tool implements :meth:`Application.process`; the
-base class gives the ctools life cycle (application.md §6, §8): item access
+base class gives the ctools life cycle (docs/api/application.rst): item access
 to parameters, ``run()``, ``save()``, ``execute()``, ``logFileOpen()`` and
 ``logFileClose()``.
 
@@ -92,7 +92,7 @@ class Application:
         self._cpu_start = time.process_time()
         self._pending_warnings: list[str] = []
         #: True inside execute(): a tool then asks for its output files up front,
-        #: together with its inputs, as ctools does (parameters.md §3.3).
+        #: together with its inputs, as ctools does (docs/parameters.rst).
         self.read_ahead = False
         self.log = Logger()
         #: The command-line form's program name and arguments, for ``str(app)``.
@@ -208,7 +208,7 @@ class Application:
         """Each parameter's current value, typed where it is valid; nothing is prompted.
 
         ``pardict(values)`` instead sets each item, as ``app[name] = value``
-        does, and returns None (application.md §8).
+        does, and returns None (docs/api/application.rst).
         """
         if values is not None:
             for name, value in values.items():
@@ -282,7 +282,7 @@ class Application:
         self.log.close()
 
     def log_parameters(self, level: int = TERSE) -> None:
-        """Write the Parameters block: every parameter in file order (application.md §5.4)."""
+        """Write the Parameters block: every parameter in file order (docs/api/application.rst)."""
         if self.log.chatter < level:
             return
         self.log.raw("" if self.log.at_line_start else "\n")
@@ -315,7 +315,7 @@ class Application:
             with records_to(LogHandler(self.log)), _library_warnings(shown=self.debug):
                 self.process()
         finally:
-            # Restored on failure too, unlike ctools (application.md W-8).
+            # Restored on failure too, unlike ctools (application W-8).
             Application._running -= 1
 
     def save(self) -> None:
@@ -374,7 +374,7 @@ class Application:
             self.logFileClose()
 
     def __str__(self) -> str:
-        # The layout of ctools' GApplication printout (application.md §8).
+        # The layout of ctools' GApplication printout (docs/api/application.rst).
         lines = ["=== GApplication ===",
                  parformat("Name") + self.name,
                  parformat("Version") + self.version,
@@ -388,7 +388,7 @@ class Application:
 
     @staticmethod
     def expand_path(text: str) -> str:
-        """Expand environment references and ``~`` in a folder name (tools.md §0.6)."""
+        """Expand environment references and ``~`` in a folder name (docs/api/application.rst)."""
         return os.path.normpath(expand(text.strip())) if text.strip() else ""
 
 

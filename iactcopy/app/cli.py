@@ -1,6 +1,6 @@
 """The command-line entry point of every tool: the one place that sets exit statuses.
 
-Exit status (contract §2, Application): 0 success; 2 an invalid command
+Exit status (docs/differences.rst, Application): 0 success; 2 an invalid command
 line, prompt answer, ``@file.yaml`` or parameter value; 3 finished, but some
 files were missing or refused; 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (each stops
 a run as Ctrl-C does: :mod:`iactcopy.interrupts`); 1 anything else.  An error is one
@@ -59,7 +59,7 @@ def guarded(work: Callable[[], int], *, debug: bool | Callable[[], bool],
         Also receives each error message (to write it into the log).
     """
     def fail(message: str, status: int, *, internal: bool = False) -> int:
-        # The traceback is for bugs only (style.md §9): a user's mistake or
+        # The traceback is for bugs only: a user's mistake or
         # Ctrl-C is fully described by its one line, with debug=yes too.
         if internal and show_traceback():
             traceback.print_exc()

@@ -4,10 +4,10 @@ Everything here turns values into the strings that :mod:`iactcopy.app.logger`
 writes: the dotted value labels (``parformat``), padding helpers, the header
 frames, the banner box and the trailer line.  Nothing here touches a file or
 the clock (``timestamp`` takes the time as an argument when a test needs a
-fixed one), so each rule of application.md §2-5 can be tested on its own.
+fixed one), so each rule of docs/log.rst can be tested on its own.
 
 Widths count **characters** (``len`` of a ``str``), not UTF-8 bytes as in the
-reference: that fixes application.md W-10, so a name with non-ASCII letters
+reference: that fixes application W-10, so a name with non-ASCII letters
 keeps the dots and frames aligned.  For ASCII text the two agree, and the
 output is byte for byte that of ctools.
 """
@@ -34,10 +34,10 @@ __all__ = [
 ]
 
 BANNER_WIDTH = 80
-"""Width of every line of the banner box (application.md §5.3)."""
+"""Width of every line of the banner box (docs/log.rst)."""
 
 CARBON_G_PER_CPU_HOUR = 4.68
-"""Grams of eCO2 per hour of CPU time: the fixed factor of application.md §5.5.
+"""Grams of eCO2 per hour of CPU time: the fixed factor of docs/log.rst
 
 The reference refines it by a country looked up over the network (W-7);
 iactcopy never goes on the network for a log line.
@@ -111,7 +111,7 @@ def centre(text: str, width: int, char: str = " ") -> str:
     """Centre a string in ``width`` characters.
 
     When the padding cannot be split evenly, the extra character goes to the
-    **left**, as in the reference (application.md §4.2): a 9-character name
+    **left**, as in the reference (docs/log.rst): a 9-character name
     in 78 columns gets 35 blanks before it and 34 after.
 
     Parameters
@@ -164,7 +164,7 @@ def parformat(name: str, indent: int = 0) -> str:
 
     The label is a blank, the name, a blank, dots, and ``": "``, so that the
     colon is in column 29 and the value starts in column 31 for names of up
-    to 26 characters (application.md §4.1). Longer names are never cut; they
+    to 26 characters (docs/log.rst). Longer names are never cut; they
     get no dots.
 
     Parameters
@@ -192,7 +192,7 @@ def format_value(value: object) -> str:
     """Turn a value into text the way ``_log_value`` does: Python's ``str()``.
 
     This differs on purpose from the ``%g`` numbers of the trailer and from
-    the ``yes``/``no`` of the parameter dump (application.md §3): ``True``
+    the ``yes``/``no`` of the parameter dump (docs/log.rst): ``True``
     stays ``True``, ``1e-05`` stays ``1e-05``, ``100.0`` stays ``100.0`` and
     ``None`` is ``None``. Keeping the rule in one function lets the logger
     and its tests agree on it.
@@ -267,7 +267,7 @@ def timestamp(t: float | None = None) -> str:
 
 
 def header_lines(text: str, style: int) -> list[str]:
-    """Give the lines of a header frame (application.md §2.6).
+    """Give the lines of a header frame (docs/log.rst).
 
     Parameters
     ----------
@@ -304,7 +304,7 @@ def header_lines(text: str, style: int) -> list[str]:
 def banner_lines(name: str, version: str, product: str = "iactcopy") -> list[str]:
     """Give the lines of the box that opens a log file.
 
-    The box follows the reference's five lines (application.md §5.3) and
+    The box follows the reference's five lines (docs/log.rst) and
     adds a sixth naming the package, since the contract asks the banner to
     name iactcopy, the tool and the version::
 
@@ -348,7 +348,7 @@ def banner_lines(name: str, version: str, product: str = "iactcopy") -> list[str
 
 
 def trailer_line(name: str, wall_seconds: float, cpu_seconds: float) -> str:
-    """Give the line that closes a log file (application.md §5.5).
+    """Give the line that closes a log file (docs/log.rst).
 
     Parameters
     ----------

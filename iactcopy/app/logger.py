@@ -74,7 +74,7 @@ class Logger:
 
     Notes
     -----
-    Output follows application.md §2.3: the prefix ``<UTC time>:`` and a blank go
+    Output follows docs/log.rst: the prefix ``<UTC time>:`` and a blank go
     in front of every line, blank lines included. Text without a final line
     feed leaves its line open, so ``string(L, "a", linefeed=False)`` followed
     by ``raw("b\\n")`` makes the one line ``ab``. A final line feed does not
@@ -160,7 +160,7 @@ class Logger:
         """int: Characters written since construction, prefixes included.
 
         Counted whether or not a file is open; ctools closes a log with a
-        trailer only when this is above zero (application.md §5.5).
+        trailer only when this is above zero (docs/log.rst).
         """
         return self._written
 
@@ -242,7 +242,7 @@ class Logger:
         text = printable(text, newlines=True)
         with self._lock:
             # A final line feed gets no prefix yet: the next line's time is
-            # the time its first text arrives (application.md §2.2).
+            # the time its first text arrives (docs/log.rst).
             body, tail = (text[:-1], "\n") if text.endswith("\n") else (text, "")
             out = body + tail
             if self._line_start or "\n" in body:
@@ -275,7 +275,7 @@ class Logger:
 
     def _lines(self, lines: list[str]) -> None:
         # Frames and boxes are whole lines: end an unfinished line first, so
-        # that each of their lines carries the prefix (application.md §2.6).
+        # that each of their lines carries the prefix (docs/log.rst).
         text = "\n".join(lines) + "\n"
         with self._lock:
             self.raw(text if self._line_start else "\n" + text)

@@ -2,7 +2,7 @@
 
 This module matches arguments to parameters and hands the values to the
 parameter set, which converts and checks them; it converts nothing itself.
-Deliberate differences from GammaLib (parameters.md §5, contract §2): an exact
+Deliberate differences from GammaLib (docs/parameters.rst, docs/differences.rst): an exact
 name beats a prefix, a unique prefix is accepted, an ambiguous or unknown
 name is an error that lists the candidates, a parameter named twice is an
 error, ``name+``/``name-`` set a boolean, and ``@file.yaml`` reads a YAML

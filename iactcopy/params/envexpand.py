@@ -3,7 +3,7 @@
 ``$NAME``, ``${NAME}``, ``$(NAME)``, ``$ENV{NAME}`` and ``$ENV(NAME)`` are
 replaced by the variable's value; ``~`` and ``~user`` at the start of the
 name by the home folder.  Unknown variables are left as written, and nothing
-between single quotes is expanded.  Unlike GammaLib (parameters.md W-12), a
+between single quotes is expanded.  Unlike GammaLib (parameters W-12), a
 bare ``$NAME`` ends at the first character that cannot be part of a name, so
 ``$DATA.fits`` expands ``DATA``, and ``~`` counts only at the start.
 """

@@ -3,9 +3,9 @@
 A :class:`ParameterSet` holds the parameters of one tool in file order.  A
 value comes from one :class:`ValueSource`; whatever the source, it goes
 through the parameter's converter and its limits, and is committed only once
-it has passed both (parameters.md W-26).
+it has passed both (parameters W-26).
 
-Modes are read as HEASoft does (parameters.md §3.1, W-14): ``h`` hidden,
+Modes are read as HEASoft does (docs/parameters.rst, W-14): ``h`` hidden,
 ``q`` query, ``l`` learn, ``a`` automatic.  ``a`` takes its query and learn
 letters from the current value of the ``mode`` parameter *when the parameter
 is read*, so ``mode=h`` on the command line suppresses every automatic
@@ -371,7 +371,7 @@ class ParameterSet:
 
 
 def prompt_text(par: Parameter) -> str:
-    """The prompt for *par*: ``<prompt> (<min>-<max>) [<value>]``, a blank (parameters.md §3.4)."""
+    """The prompt for *par*: ``<prompt> (<min>-<max>) [<value>]``, a blank (docs/parameters.rst)."""
     if par.minimum and par.maximum:
         limits = f" ({par.minimum}-{par.maximum})"
     elif par.minimum or par.maximum:
@@ -383,7 +383,7 @@ def prompt_text(par: Parameter) -> str:
 
 def _unquote(answer: str) -> str:
     # A user who types "my file.fits" at a prompt means the name, not the
-    # quotes (parameters.md W-17).
+    # quotes (parameters W-17).
     if len(answer) >= 2 and answer[0] == answer[-1] == '"':
         return answer[1:-1]
     return answer

@@ -6,7 +6,7 @@ comments.  This module knows only the syntax; what the fields mean is the
 business of :mod:`iactcopy.params.partypes` and
 :mod:`iactcopy.params.parameters`.
 
-Compared with GammaLib (parameters.md §1, §8) the reader is deliberate where
+Compared with GammaLib (docs/parameters.rst) the reader is deliberate where
 the reference was accidental:
 
 * blanks are spaces and tabs, and ``\\r\\n`` line ends are accepted (W-6);
@@ -258,5 +258,5 @@ def _clean_field(text: str) -> str:
     if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
         return text[1:-1].replace('""', '"')
     # A field with a stray quote at one end is cleaned as GammaLib does, so
-    # that old files read the same (parameters.md §1.3: `"p" # x` -> `p" # x`).
+    # that old files read the same (docs/parameters.rst: `"p" # x` -> `p" # x`).
     return text.strip('"')

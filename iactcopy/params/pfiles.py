@@ -1,6 +1,6 @@
 """Finding, loading and saving a tool's ``.par`` files.
 
-``PFILES`` is read as HEASoft reads it (parameters.md §4.1): ``user;system``,
+``PFILES`` is read as HEASoft reads it (docs/parameters.rst): ``user;system``,
 each part a ``:``-separated list of folders; without ``;`` every folder is a
 user folder.  When ``PFILES`` is unset the user folder is ``$HOME/pfiles``.
 The package's own ``par/`` folder is always the last system folder; a tool
@@ -9,7 +9,7 @@ before it.
 
 Loading takes the definition (layout, types, modes, limits, prompts,
 defaults) from the system file and the values a user learned from the first
-user copy (parameters.md §4.3-4.4).  A learned value that no longer fits, or
+user copy (docs/parameters.rst).  A learned value that no longer fits, or
 a user copy that cannot be read, never stops a tool: the value is dropped
 with a warning that names the file and the line (W-15).
 
@@ -134,7 +134,7 @@ class SearchPath:
 
 
 def _folders(part: str) -> list[str]:
-    # Empty pieces are skipped rather than read as "/" (parameters.md W-20).
+    # Empty pieces are skipped rather than read as "/" (parameters W-20).
     return [os.path.expanduser(piece) for piece in part.split(":") if piece.strip()]
 
 
@@ -291,7 +291,7 @@ def _learned(path: str, definition: ParameterSet) -> list[tuple[str, str, bool]]
         definition.warn(f"ignoring the parameter file {path}, it cannot be read: {err}")
         return []
     # A damaged line costs only its own value: the good lines of a user copy
-    # are still learned values worth keeping (contract §2, W-15).
+    # are still learned values worth keeping (docs/differences.rst, W-15).
     user_pars = ParameterSet(definition.tool,
                              parameters_from_text(user_text, problems=problems))
     for lineno, line, why in sorted(problems, key=lambda problem: problem[0]):

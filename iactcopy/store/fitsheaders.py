@@ -1,7 +1,7 @@
 """Read the headers of a FITS file, plain or gzip-compressed, without reading its data.
 
 csiactdata only needs to know that an index file holds the right table
-(tools.md §2.2); cfitsio would decompress a whole ``.gz`` file to open it,
+(docs/tools/csiactdata.rst); cfitsio would decompress a whole ``.gz`` file to open it,
 and importing numpy and fitsio costs more than the rest of the tool.  This
 scanner reads header blocks and steps over data blocks, so the cost of a
 check does not grow with the size of the index (issue: csiactdata on a

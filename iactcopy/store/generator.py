@@ -1,6 +1,6 @@
 """Write synthetic GADF data stores for tests and benchmarks.
 
-A generated store looks like the H.E.S.S. DL3 DR1 release (tools.md §1.5):
+A generated store looks like the H.E.S.S. DL3 DR1 release (docs/tutorial.rst):
 ``master.json`` with one production, ``hdu-index.fits.gz``,
 ``obs-index.fits.gz`` and one FITS file per observation in ``data/`` holding
 EVENTS, GTI, AEFF, EDISP, PSF and BKG extensions, listed by six HDU index

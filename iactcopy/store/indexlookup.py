@@ -1,6 +1,6 @@
 """Finding the index table in a FITS file, and checking it from its headers alone.
 
-Stores exist whose index extension has no name or a wrong one (contract §2);
+Stores exist whose index extension has no name or a wrong one (docs/differences.rst);
 :func:`choose_table` applies the rules that find it, for fitsio (when a table
 is read) and for the header scanner of :mod:`iactcopy.store.fitsheaders`
 (when csiactdata only checks that a production is usable).  This module

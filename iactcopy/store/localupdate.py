@@ -13,7 +13,7 @@ __all__ = ["LocalState", "LocalUpdate", "MergeStats"]
 
 @dataclass(frozen=True)
 class MergeStats:
-    """What a merge did, in the counts csiactcopy logs (tools.md §3.4).
+    """What a merge did, in the counts csiactcopy logs (docs/tools/csiactcopy.rst).
 
     Attributes
     ----------

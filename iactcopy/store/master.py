@@ -2,10 +2,10 @@
 
 The master index is a JSON object whose ``datasets`` key lists the
 productions of the store; each names its HDU and OBS index files relative to
-the folder of the master file (tools.md §1.1).  :class:`MasterIndex` keeps the
+the folder of the master file (docs/tutorial.rst).  :class:`MasterIndex` keeps the
 whole document, key order included, so that a rewrite changes only what it
 means to change: other productions and other top-level keys stay untouched
-(tools.md W-45).
+(tools W-45).
 """
 
 from __future__ import annotations
@@ -310,7 +310,7 @@ class MasterIndex:
             where = f"entry {number} of \"datasets\""
             _check_entry(entry, where, source)
             name = entry["name"]
-            # tools.md W-26: ctools processed every entry of a repeated name.
+            # tools W-26: ctools processed every entry of a repeated name.
             if name in first_seen:
                 raise DataStoreError(
                     f'Master index file "{source}" lists production "{name}" twice '

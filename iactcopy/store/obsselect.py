@@ -3,7 +3,7 @@
 The cone and the quality cut work on whole columns with numpy; the user's
 expression goes to cfitsio's row filter (through fitsio), the same engine
 ctools used, but evaluated on its own instead of inside a file name
-(tools.md W-37), and its rows are ANDed with the other cuts, so that it can
+(tools W-37), and its rows are ANDed with the other cuts, so that it can
 only narrow them (W-12); the selection recorded for the log and the run list
 shows it bracketed.
 """

@@ -2,7 +2,7 @@
 
 A full run holds the lock exclusively (filelock, which takes an ``flock`` on
 Unix) while it changes the local indexes and master file, so that runs into
-one ``outpath`` at the same time lose nothing (tools.md W-29, W-30).
+one ``outpath`` at the same time lose nothing (tools W-29, W-30).
 
 The lock file's content means nothing to the lock.  iactcopy keeps there
 the stamp of the last run that had nothing to do

@@ -5,7 +5,7 @@ action; :func:`copy_files` carries out the ``"copy"`` actions, in parallel,
 and returns a :class:`CopyReport`. Progress goes to a :class:`Callback`,
 whose default does nothing.
 
-Decisions (README §2, "Data stores and copying"; tools.md W-15 to W-23):
+Decisions (docs/differences.rst; tools W-15 to W-23):
 
 * A local file is **up to date** when its size equals the remote size and
   its modification time is within :data:`MTIME_TOLERANCE` (1 s) of the

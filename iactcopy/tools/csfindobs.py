@@ -1,6 +1,6 @@
-"""csfindobs: select observations of a production and write a run list (tools.md §4).
+"""csfindobs: select observations of a production and write a run list (docs/tools/csfindobs.rst).
 
-Differences from ctools, all deliberate (tools.md §6.5): the user expression
+Differences from ctools, all deliberate (docs/differences.rst): the user expression
 is bracketed so that it only narrows the sky and quality cuts; a store
 without QUALITY skips that cut with a warning; a sky region given only in
 part is an error; IDs are written in ascending order; ``clobber=no`` with an
@@ -128,7 +128,7 @@ class csfindobs(Application):
 
     def _cone(self) -> Cone | None:
         # Queried in ctools' order, stopping at the first undefined value, so
-        # that ra=NONE asks no more (tools.md §4.2); a region given in part
+        # that ra=NONE asks no more (docs/tools/csfindobs.rst); a region given in part
         # is an error rather than a silent all-sky search (W-36).
         values = []
         for name in ("ra", "dec", "rad"):

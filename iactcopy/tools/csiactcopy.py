@@ -1,4 +1,6 @@
-"""csiactcopy: copy a production of an IACT data store, or a run list of it (tools.md §3).
+"""csiactcopy: copy a production of an IACT data store, or a run list of it.
+
+The tool page is docs/tools/csiactcopy.rst.
 
 The steps are those of the tutorial: find the remote production, choose the
 observations (all, or those of a run list), copy their files, update the
@@ -289,7 +291,7 @@ class csiactcopy(Application):
 
         A differing local file kept with clobber=no may be a truncated one, so
         an observation not indexed yet is not indexed on its strength; one
-        already indexed keeps its local rows (contract §2).
+        already indexed keeps its local rows (docs/differences.rst).
         """
         bad = [path for path, _ in self.report.problems] + list(self.report.kept)
         return selection.complete(bad)

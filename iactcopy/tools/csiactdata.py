@@ -1,4 +1,4 @@
-"""csiactdata: show the productions of a local IACT data store (tools.md §2)."""
+"""csiactdata: show the productions of a local IACT data store (docs/tools/csiactdata.rst)."""
 
 from __future__ import annotations
 

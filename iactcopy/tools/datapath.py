@@ -1,6 +1,6 @@
 """Where ``datapath`` and ``master_indx`` point: shared by csiactdata and csfindobs.
 
-ctools wrote this chain three times with three messages (style.md §1); it
+ctools wrote this chain three times with three messages; it
 lives here once.  ``datapath`` is a folder, or an ``http(s)://``,
 ``sftp://`` or ``file://`` URL of one (:mod:`iactcopy.store.remote`); a
 folder is read exactly as before, at the paths the master file gives.
@@ -34,7 +34,7 @@ def resolve_datapath(text: str) -> str:
 
     ``NONE`` (any case) means the ``VHEFITS`` environment variable; when that
     is unset or empty the current folder is used and a warning says so
-    (tools.md W-41).  Environment references and ``~`` are expanded.
+    (tools W-41).  Environment references and ``~`` are expanded.
     """
     text = text.strip()
     if text.upper() == "NONE":
