@@ -86,3 +86,18 @@ def ok(result: subprocess.CompletedProcess, status: int = 0) -> subprocess.Compl
     assert result.returncode == status, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr, result.stderr
     return result
+
+
+def with_text_obs_ids(master: Path, spell) -> None:
+    """Rewrite both index files of *master* with OBS_ID as text: ``spell(obs_id)`` of each row."""
+    from astropy.io import fits
+
+    for name in ("hdu-index.fits.gz", "obs-index.fits.gz"):
+        path = master.parent / name
+        with fits.open(path) as hdul:
+            primary, table = hdul[0].copy(), hdul[1].copy()
+        text = [spell(int(n)) for n in table.data["OBS_ID"]]
+        columns = [fits.Column("OBS_ID", "12A", array=text)]
+        columns += [column for column in table.columns if column.name != "OBS_ID"]
+        fits.HDUList([primary, fits.BinTableHDU.from_columns(columns, header=table.header)]
+                     ).writeto(path, overwrite=True)

@@ -18,7 +18,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from copychecks import SIM_IDS, SIM_NAME, copy_args, ok, production_entry, write_runlist
+from copychecks import (
+    SIM_IDS,
+    SIM_NAME,
+    copy_args,
+    ok,
+    production_entry,
+    with_text_obs_ids,
+    write_runlist,
+)
 
 gammapy_data = pytest.importorskip("gammapy.data", reason="gammapy is in the test extra")
 
@@ -210,17 +218,8 @@ def test_every_hdu_table_is_copied_and_merged_on_its_own(sim_copy, isolated, csi
 
 def test_text_obs_ids_are_copied(sim_copy, isolated, csiactcopy_cmd):
     """HAWC's stores have text OBS_IDs, which gammapy reads: the copy is the remote."""
-    from astropy.io import fits
-
     master = sim_copy()
-    for name in (HDU_INDEX, OBS_INDEX):
-        path = master.parent / name
-        with fits.open(path) as hdul:
-            primary, table = hdul[0].copy(), hdul[1].copy()
-        columns = [fits.Column("OBS_ID", "12A", array=[f"run{n}" for n in table.data["OBS_ID"]])]
-        columns += [column for column in table.columns if column.name != "OBS_ID"]
-        new = fits.BinTableHDU.from_columns(columns, header=table.header)
-        fits.HDUList([primary, new]).writeto(path, overwrite=True)
+    with_text_obs_ids(master, lambda n: f"run{n}")
     out = isolated.work / "out"
     ok(csiactcopy_cmd(*copy_args(master, out)))
     for name in (HDU_INDEX, OBS_INDEX):

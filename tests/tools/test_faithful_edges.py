@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from copychecks import SIM_IDS, copy_args, ok, write_runlist
+from copychecks import SIM_IDS, copy_args, ok, with_text_obs_ids, write_runlist
 
 fits = pytest.importorskip("astropy.io.fits")
 
@@ -126,21 +126,10 @@ def test_full_copy_of_an_ascii_table_index_is_the_remote(sim_copy, isolated, csi
 
 
 # 5 -- text OBS_IDs in the messages -----------------------------------------------------------
-def text_id_store(master: Path) -> None:
-    for name in (HDU_INDEX, OBS_INDEX):
-        path = master.parent / name
-        with fits.open(path) as hdul:
-            primary, table = hdul[0].copy(), hdul[1].copy()
-        columns = [fits.Column("OBS_ID", "12A", array=[f"run{n}" for n in table.data["OBS_ID"]])]
-        columns += [column for column in table.columns if column.name != "OBS_ID"]
-        fits.HDUList([primary, fits.BinTableHDU.from_columns(columns, header=table.header)]
-                     ).writeto(path, overwrite=True)
-
-
 def test_dropped_rows_of_text_obs_ids_are_named_by_their_text(sim_copy, isolated,
                                                              csiactcopy_cmd):
     master = sim_copy()
-    text_id_store(master)
+    with_text_obs_ids(master, lambda n: f"run{n}")
     out = isolated.work / "out"
     ok(csiactcopy_cmd(*copy_args(master, out)))
     name = f"data/iactcopy-sim_obs_{SIM_IDS[2]:06d}.fits.gz"
@@ -232,15 +221,7 @@ def test_text_obs_ids_spelling_one_integer_are_two_observations(sim_copy, isolat
                                                                csiactcopy_cmd):
     """gammapy tells "1000" from "01000"; the copy keeps only one of them."""
     master = sim_copy()
-    for name in (HDU_INDEX, OBS_INDEX):
-        path = master.parent / name
-        with fits.open(path) as hdul:
-            primary, table = hdul[0].copy(), hdul[1].copy()
-        text = ["0" + str(SIM_IDS[0]) if n == SIM_IDS[1] else str(n) for n in table.data["OBS_ID"]]
-        columns = [fits.Column("OBS_ID", "8A", array=text)]
-        columns += [column for column in table.columns if column.name != "OBS_ID"]
-        fits.HDUList([primary, fits.BinTableHDU.from_columns(columns, header=table.header)]
-                     ).writeto(path, overwrite=True)
+    with_text_obs_ids(master, lambda n: "0" + str(SIM_IDS[0]) if n == SIM_IDS[1] else str(n))
     from gammapy.data import DataStore
 
     assert len(DataStore.from_dir(master.parent).obs_table) == len(SIM_IDS)
