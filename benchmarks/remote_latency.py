@@ -26,7 +26,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from iactcopy.store.generator import generate_store
+from iactcopy.testing.storegen import generate_store
 
 GOAL = 0.4
 PROD = "latency"

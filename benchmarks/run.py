@@ -88,7 +88,7 @@ def generated(name: str, nobs: int, *extra: str) -> Path:
     """A generated store in bench-work, made once."""
     folder = WORK / name
     if not (folder / "master.json").exists():
-        subprocess.run([sys.executable, "-m", "iactcopy.store.generator", str(folder),
+        subprocess.run([sys.executable, "-m", "iactcopy.testing.storegen", str(folder),
                         "--nobs", str(nobs), "--name", name, *extra], check=True,
                        stdout=subprocess.DEVNULL)
     return folder
@@ -258,8 +258,8 @@ def _report_seconds(path: Path, key: str) -> float:
 
 def _merge_seconds(store: Path, *, repeat: int) -> float:
     """Read a local and a remote index of *store*, merge them in full, write the result."""
-    from iactcopy.store.indexmerge import merge_index
-    from iactcopy.store.indextables import IndexTable
+    from iactcopy.store.index.merge import merge_index
+    from iactcopy.store.index.tables import IndexTable
 
     times = []
     for _ in range(repeat):

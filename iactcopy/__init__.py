@@ -13,7 +13,7 @@ before::
 
 from __future__ import annotations
 
-import importlib
+from iactcopy.lazyface import lazy_face
 
 # Not typing's TYPE_CHECKING: typing itself would be imported for it.
 TYPE_CHECKING = False
@@ -34,8 +34,6 @@ __all__ = ["Application", "__version__", "csfindobs", "csiactcopy", "csiactdata"
            "main_for"]
 
 if TYPE_CHECKING:
-    from typing import Any
-
     from iactcopy.app.application import Application
     from iactcopy.app.cli import main_for
     from iactcopy.tools import iactpar
@@ -44,17 +42,4 @@ if TYPE_CHECKING:
     from iactcopy.tools.csiactdata import csiactdata
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module_name, attribute = _PUBLIC[name]
-    except KeyError:
-        raise AttributeError(f"module 'iactcopy' has no attribute {name!r}") from None
-    module = importlib.import_module(module_name)
-    value = module if attribute is None else getattr(module, attribute)
-    # Kept, so that the next use is a plain attribute and no call.
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_PUBLIC})
+__getattr__, __dir__ = lazy_face(__name__, globals(), _PUBLIC)

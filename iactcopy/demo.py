@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 
-from iactcopy.store.generator import generate_store
+from iactcopy.testing.storegen import generate_store
 
 __all__ = ["main"]
 

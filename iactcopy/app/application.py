@@ -37,7 +37,6 @@ from iactcopy.app.escaping import printable
 from iactcopy.app.formatting import header_lines, parformat
 from iactcopy.app.libraryrecords import records_to
 from iactcopy.app.logger import TERSE, Logger, LogHandler
-from iactcopy.credentials import mask
 from iactcopy.errors import (
     IactcopyError,
     InstallationError,
@@ -50,6 +49,7 @@ from iactcopy.params.envexpand import expand
 from iactcopy.params.parameters import Parameter, ParameterSet, Prompter, ValueSource
 from iactcopy.params.pfiles import SearchPath, load_parameters, read_definition, save_learned
 from iactcopy.params.prompting import StreamPrompter
+from iactcopy.urlpasswords import mask
 
 __all__ = ["Application", "is_argument"]
 

@@ -6,7 +6,7 @@ with a forged time stamp and ``*** ERROR``; a carriage return or an escape
 sequence would rewrite what a terminal shows.  :func:`printable` writes
 such characters as the backslash escapes Python uses (``\\n``, ``\\x1b``,
 ``\\u202e``), so the text stays readable and cannot pass for anything else,
-and masks the password of any URL (:func:`iactcopy.credentials.mask`).
+and masks the password of any URL (:func:`iactcopy.urlpasswords.mask`).
 The logger applies it to every text it writes, the warning and error paths
 to every message (docs/differences.rst, "Store content in the log").
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from iactcopy.credentials import mask
+from iactcopy.urlpasswords import mask
 
 __all__ = ["printable"]
 

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 from iactcopy.atomicfile import write_atomically
-from iactcopy.credentials import without_password
 from iactcopy.errors import ParameterError, ParFileError, ParFileNotFound, excerpt
 from iactcopy.params.parameters import (
     MODE_VALUES,
@@ -39,6 +38,7 @@ from iactcopy.params.parameters import (
 )
 from iactcopy.params.parfile import ParLine, ParText, parse_par, read_par
 from iactcopy.params.partypes import get_type
+from iactcopy.urlpasswords import without_password
 
 __all__ = [
     "SearchPath",

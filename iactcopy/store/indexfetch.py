@@ -1,10 +1,10 @@
 """Index files read through a source: in place, or fetched into memory.
 
-From a :class:`~iactcopy.store.sources.LocalSource` the file is read where
+From a :class:`~iactcopy.store.access.sources.LocalSource` the file is read where
 it is.  From a remote source the file is fetched (with the retries of
-:class:`~iactcopy.store.remote.FsspecSource`) into memory; fitsio, which
+:class:`~iactcopy.store.access.urls.FsspecSource`) into memory; fitsio, which
 opens files only by name, then reads an anonymous in-memory file
-(:mod:`iactcopy.store.memoryfile`), removed as soon as the table is read:
+(:mod:`iactcopy.store.fits.memoryfile`), removed as soon as the table is read:
 nothing is written beside the store or the local copy.  Messages name the
 URL, not the temporary.
 """
@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from iactcopy.errors import IactcopyError, IndexTableError
-from iactcopy.store.memoryfile import memory_file
-from iactcopy.store.remote import FsspecSource, error_reason
-from iactcopy.store.sources import LocalSource, Source, UnsafePath, check_relpath
+from iactcopy.store.access.sources import LocalSource, Source, UnsafePath, check_relpath
+from iactcopy.store.access.urls import FsspecSource, error_reason
+from iactcopy.store.fits.memoryfile import memory_file
 
 if TYPE_CHECKING:
-    from iactcopy.store.indexfile import IndexFile
+    from iactcopy.store.index.files import IndexFile
 
 __all__ = ["fits_file", "has_index", "read_index"]
 
@@ -76,7 +76,7 @@ def read_index(source: Source, relpath: str, kind: str) -> IndexFile:
     UnsafePath, IndexTableError
         As :func:`fits_file` and :meth:`IndexFile.read`.
     """
-    from iactcopy.store.indexfile import IndexFile
+    from iactcopy.store.index.files import IndexFile
 
     if isinstance(source, LocalSource):
         return IndexFile.read(source.local_path(relpath), kind)
@@ -91,7 +91,7 @@ def has_index(source: Source, relpath: str, kind: str) -> bool:
     a False is logged: at debug level for a missing or unusable file, as a
     warning when the file could not be fetched or leaves the store.
     """
-    from iactcopy.store.indexlookup import check_index_table
+    from iactcopy.store.index.tablefinder import check_index_table
 
     try:
         with fits_file(source, relpath) as path:

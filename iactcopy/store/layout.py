@@ -1,8 +1,8 @@
 """Where things are in a data store: master, index, documentation and bookkeeping files.
 
-Both the full update of a local store (:mod:`iactcopy.store.localstore`)
+Both the full update of a local store (:mod:`iactcopy.store.local.store`)
 and the quick check of a rerun that has nothing to do
-(:mod:`iactcopy.store.rerunstamp`) need these names and checks.  This
+(:mod:`iactcopy.store.local.stamp`) need these names and checks.  This
 module imports neither numpy nor fitsio, so that the quick check starts
 fast.
 """
@@ -14,8 +14,8 @@ import os
 import posixpath
 
 from iactcopy.errors import DataStoreError
+from iactcopy.store.access.sources import is_inside
 from iactcopy.store.master import MasterIndex, Production
-from iactcopy.store.sources import is_inside
 
 __all__ = ["DOC_FILES", "LOCK_NAME", "MASTER_NAME", "RESERVED_NAMES", "availability",
            "check_outpath", "local_paths", "local_store_files", "master_entries"]
@@ -103,7 +103,7 @@ def master_entries(master: MasterIndex, name: str, status: str) -> list[tuple[st
 def availability(production: Production) -> str:
     """``Available`` when both index files of *production* can be read, else ``Not available``."""
     # Imported here: only a local master with other productions needs it.
-    from iactcopy.store.indexlookup import has_index_table
+    from iactcopy.store.index.tablefinder import has_index_table
 
     usable = (has_index_table(production.hdu_index_path, "HDU")
               and has_index_table(production.obs_index_path, "OBS"))

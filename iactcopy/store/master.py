@@ -148,7 +148,7 @@ class MasterIndex:
         """Parse and validate the content of a master index file.
 
         :meth:`read` ends here, and so does a master file fetched by URL
-        (:mod:`iactcopy.store.remote`).
+        (:mod:`iactcopy.store.access.urls`).
 
         Parameters
         ----------

@@ -16,7 +16,7 @@ from iactcopy.app.application import Application
 from iactcopy.app.cli import main_for
 from iactcopy.app.logger import NORMAL, TERSE
 from iactcopy.errors import IactcopyError, ParameterError
-from iactcopy.store.obsselect import Cone, Selected, select_observations
+from iactcopy.store.index.obsselect import Cone, Selected, select_observations
 from iactcopy.store.runlist import write_runlist
 from iactcopy.tools.datapath import DataPath, resolve_datapath
 

@@ -10,7 +10,7 @@ files that differ are copied, missing or refused files are reported (exit
 status 3) and left out of the local indexes, the indexes are merged by
 column name under a lock, and nothing is written outside ``outpath``.  A
 rerun with nothing to do is taken from the stamp the run before left
-(:mod:`iactcopy.store.rerunstamp`), without reading any index table.
+(:mod:`iactcopy.store.local.stamp`), without reading any index table.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from iactcopy.app.cli import main_for
 from iactcopy.app.escaping import printable
 from iactcopy.app.logger import EXPLICIT, NORMAL, TERSE, VERBOSE
 from iactcopy.errors import DataStoreError, LocalDiskError
-from iactcopy.store.checkedcopy import CheckedCopy
-from iactcopy.store.freespace import check_free_space, free_bytes
+from iactcopy.store.access.sources import LocalSource, Source
+from iactcopy.store.access.urls import local_path
 from iactcopy.store.layout import (
     DOC_FILES,
     LOCK_NAME,
@@ -38,13 +38,12 @@ from iactcopy.store.layout import (
     local_store_files,
     master_entries,
 )
-from iactcopy.store.localupdate import LocalUpdate
+from iactcopy.store.local.records import LocalUpdate
+from iactcopy.store.local.stamp import Stamp, counting_warnings, digest, remote_index_digest
 from iactcopy.store.master import MasterIndex, Production
-from iactcopy.store.remote import local_path
-from iactcopy.store.rerunstamp import Stamp, counting_warnings, digest, remote_index_digest
 from iactcopy.store.runlist import id_list, read_runlist
-from iactcopy.store.sources import LocalSource, Source
-from iactcopy.store.transfer import (
+from iactcopy.store.transfer.checkedcopy import CheckedCopy
+from iactcopy.store.transfer.copyfiles import (
     COPY,
     KEPT,
     MISSING,
@@ -54,12 +53,13 @@ from iactcopy.store.transfer import (
     CopyReport,
     plan_copy,
 )
+from iactcopy.store.transfer.freespace import check_free_space, free_bytes
 from iactcopy.tools.progress import progress_for
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from iactcopy.store.datastore import Selection
+    from iactcopy.store.remotestore import Selection
 
 __all__ = ["csiactcopy", "main"]
 
@@ -128,12 +128,12 @@ class csiactcopy(Application):
         """Read the indexes, copy, merge; stamp the run if it found nothing to do."""
         # Imported here, not above: numpy and fitsio take longer to import than
         # a rerun with nothing to do takes in all (see _rerun_from_stamp).
-        from iactcopy.store.datastore import RemoteStore
-        from iactcopy.store.localstore import (
+        from iactcopy.store.local.store import (
             check_local_store,
             create_local_store,
             update_local_store,
         )
+        from iactcopy.store.remotestore import RemoteStore
 
         # The remote master and index files are digested before they are read,
         # and again at the end (_save_stamp).

@@ -2,7 +2,7 @@
 
 ctools wrote this chain three times with three messages; it
 lives here once.  ``datapath`` is a folder, or an ``http(s)://``,
-``sftp://`` or ``file://`` URL of one (:mod:`iactcopy.store.remote`); a
+``sftp://`` or ``file://`` URL of one (:mod:`iactcopy.store.access.urls`); a
 folder is read exactly as before, at the paths the master file gives.
 """
 
@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from iactcopy.errors import DataStoreError
 from iactcopy.params.envexpand import expand
+from iactcopy.store.access.sources import Source
+from iactcopy.store.access.urls import join_url, local_path, read_remote_master
 from iactcopy.store.indexfetch import fits_file, has_index
 from iactcopy.store.master import MasterIndex, Production
-from iactcopy.store.remote import join_url, local_path, read_remote_master
-from iactcopy.store.sources import Source
 
 __all__ = ["DataPath", "resolve_datapath", "locate_master"]
 
@@ -81,7 +81,7 @@ class DataPath:
         """Read the master file *master_indx* of the folder or URL *datapath*.
 
         *timeout* is the seconds a remote read may go without progress
-        (default: :data:`iactcopy.store.remote.TIMEOUT`).
+        (default: :data:`iactcopy.store.access.urls.TIMEOUT`).
 
         Raises
         ------
@@ -98,7 +98,7 @@ class DataPath:
     def has_index(self, production: Production, kind: str) -> bool:
         """Whether the index file of *kind* ("HDU" or "OBS") of *production* is usable."""
         if self.source is None:
-            from iactcopy.store.indexlookup import has_index_table
+            from iactcopy.store.index.tablefinder import has_index_table
 
             return has_index_table(_index_path(production, kind), kind)
         return has_index(self.source, _index_name(production, kind), kind)

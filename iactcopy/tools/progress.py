@@ -1,6 +1,6 @@
 """Progress of a copy: ctools' ``Status`` log lines and a progress bar at a terminal.
 
-Both are :class:`~iactcopy.store.transfer.Callback` objects that the copy
+Both are :class:`~iactcopy.store.transfer.copyfiles.Callback` objects that the copy
 engine feeds with byte counts; :class:`FanOut` hands each call to several.
 """
 
@@ -10,7 +10,7 @@ import sys
 import threading
 
 from iactcopy.app.logger import EXPLICIT, NORMAL, Logger
-from iactcopy.store.transfer import Callback
+from iactcopy.store.transfer.copyfiles import Callback
 
 __all__ = ["FanOut", "ProgressBar", "StatusLines", "progress_for"]
 

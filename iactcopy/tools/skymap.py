@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from iactcopy.errors import IactcopyError, ParameterError
-from iactcopy.store.obsselect import Cone, Selected
+from iactcopy.store.index.obsselect import Cone, Selected
 
 __all__ = ["draw_pointings", "plot_pointings"]
 

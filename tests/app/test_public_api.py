@@ -44,7 +44,9 @@ def test_the_public_names():
 
 def test_import_iactcopy_loads_nothing_heavy():
     loaded = modules_after("import iactcopy")
-    assert {name for name in loaded if name.startswith("iactcopy")} == {"iactcopy"}
+    # The package and the helper that makes its names lazy; no tool, no store.
+    assert {name for name in loaded if name.startswith("iactcopy")} == {"iactcopy",
+                                                                         "iactcopy.lazyface"}
     assert not {name.split(".")[0] for name in loaded} & {"numpy", "fitsio", "astropy", "yaml"}
 
 
@@ -58,3 +60,21 @@ def test_short_import_loads_what_the_long_one_does(tool):
 def test_a_tool_started_from_its_console_script_loads_no_numpy():
     loaded = modules_after("from iactcopy.tools.csiactdata import main")
     assert "numpy" not in loaded and "astropy" not in loaded
+
+
+@pytest.mark.parametrize("package", ["iactcopy.store", "iactcopy.store.access",
+                                     "iactcopy.store.index", "iactcopy.store.local",
+                                     "iactcopy.store.transfer"])
+def test_store_package_faces_load_nothing_heavy(package):
+    loaded = modules_after(f"import {package}")
+    assert not {name.split(".")[0] for name in loaded} & {"numpy", "fitsio", "astropy", "yaml"}
+    assert not {name for name in loaded if name.startswith(package + ".")}
+
+
+def test_store_package_face_gives_its_names():
+    from iactcopy.store import RemoteStore
+    from iactcopy.store.index import IndexTable
+    from iactcopy.store.remotestore import RemoteStore as defined
+    from iactcopy.store.index.tables import IndexTable as table
+
+    assert RemoteStore is defined and IndexTable is table

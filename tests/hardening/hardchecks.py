@@ -208,7 +208,7 @@ def check_store(out: str | Path, remote: str | Path, *, prodname: str = SIM_NAME
     sense.  With *clean*, no temporary (``.part``) and no hidden file but the
     lock is left.
     """
-    from iactcopy.store.indextables import IndexTable, resolve_file_paths
+    from iactcopy.store.index.tables import IndexTable, resolve_file_paths
     from iactcopy.store.master import MasterIndex
 
     out, remote = Path(out), Path(remote)

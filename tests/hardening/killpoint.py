@@ -106,15 +106,13 @@ def install(plan: dict) -> None:
     POINTS = _Points(plan)
 
     from iactcopy import atomicfile
-    from iactcopy.store import (
-        fitswrite,
-        indexfile,
-        indextables,
-        localstore,
-        partfiles,
-        sources,
-        transfer,
-    )
+    from iactcopy.store.access import sources
+    from iactcopy.store.fits import tablewrite as fitswrite
+    from iactcopy.store.index import files as indexfile
+    from iactcopy.store.index import tables as indextables
+    from iactcopy.store.local import store as localstore
+    from iactcopy.store.transfer import copyfiles as transfer
+    from iactcopy.store.transfer import partfiles
 
     # -- copying ------------------------------------------------------------
     _wrap(sources.LocalSource, "info", "plan.info")

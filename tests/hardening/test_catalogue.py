@@ -60,7 +60,7 @@ from hardchecks import (
     tree_state,
 )
 
-from iactcopy.store import sources
+from iactcopy.store.access import sources
 
 
 def _modes_are_ignored() -> bool:
@@ -148,7 +148,7 @@ def entry(change: Callable[[dict], None]) -> Callable[[dict], dict]:
 
 def write_index(path: Path, data: np.ndarray, extname: str) -> None:
     """Write *data* as the one table of an index file, whatever its columns."""
-    from iactcopy.store.fitswrite import FitsTable, write_fits_tables
+    from iactcopy.store.fits.tablewrite import FitsTable, write_fits_tables
 
     write_fits_tables(path, [FitsTable(data, extname)])
 
@@ -156,13 +156,13 @@ def write_index(path: Path, data: np.ndarray, extname: str) -> None:
 def table_without(path: Path, kind: str, column: str) -> np.ndarray:
     from numpy.lib import recfunctions
 
-    from iactcopy.store.indextables import IndexTable
+    from iactcopy.store.index.tables import IndexTable
 
     return recfunctions.drop_fields(IndexTable.read(path, kind).data, column, usemask=False)
 
 
 def table_with_text_obs_id(path: Path, kind: str) -> np.ndarray:
-    from iactcopy.store.indextables import IndexTable
+    from iactcopy.store.index.tables import IndexTable
 
     data = IndexTable.read(path, kind).data
     dtype = [(name, "U12" if name == "OBS_ID" else data.dtype[name]) for name in data.dtype.names]
@@ -664,7 +664,7 @@ def test_local_column_that_clashes_with_the_remote_one(scene):
     """A merge that cannot be done (string against number) stops before any index is written."""
     from numpy.lib import recfunctions
 
-    from iactcopy.store.indextables import IndexTable
+    from iactcopy.store.index.tables import IndexTable
 
     obs = scene.out / OBS_INDEX
     table = IndexTable.read(obs, "OBS")
@@ -694,7 +694,7 @@ def test_file_where_a_local_folder_is_expected(scene, where):
         (scene.remote / name).rename(scene.remote / "index" / name)
     rewrite_master(scene.master, entry(lambda e: e.update(hduindx=f"index/{HDU_INDEX}",
                                                           obsindx=f"index/{OBS_INDEX}")))
-    from iactcopy.store.indextables import IndexTable
+    from iactcopy.store.index.tables import IndexTable
 
     hdu = IndexTable.read(scene.remote / "index" / HDU_INDEX, "HDU")
     data = hdu.data.astype([(name, "U20" if name == "FILE_DIR" else hdu.data.dtype[name])
@@ -776,7 +776,8 @@ def _failing_atomic_write(monkeypatch, target: str, code: int) -> _Faulty:
     import contextlib
 
     from iactcopy import atomicfile
-    from iactcopy.store import fitswrite, indexfile
+    from iactcopy.store.fits import tablewrite as fitswrite
+    from iactcopy.store.index import files as indexfile
 
     fault = _Faulty(first=1, last=1)
     real = atomicfile.atomic_write
@@ -841,7 +842,7 @@ def test_second_index_rename_or_fitsio_fails(scene, when):
     """Rendering the second index file fails: nothing changes.  The rename of
     the OBS index fails after that of the HDU index: the pair disagrees until a rerun."""
     from iactcopy import atomicfile
-    from iactcopy.store import indexfile
+    from iactcopy.store.index import files as indexfile
 
     patch = pytest.MonkeyPatch()
     if when == "write":
@@ -879,7 +880,7 @@ def test_second_index_rename_or_fitsio_fails(scene, when):
         # The window left by design (atomicfile.ReplaceTogether): the HDU index was
         # renamed already, the OBS index is the old one; every file is whole, no
         # temporary is left, and a rerun makes the pair agree again.
-        from iactcopy.store.indextables import IndexTable
+        from iactcopy.store.index.tables import IndexTable
 
         hdu = set(IndexTable.read(scene.out / HDU_INDEX, "HDU").obs_ids.tolist())
         obs = set(IndexTable.read(scene.out / OBS_INDEX, "OBS").obs_ids.tolist())
@@ -930,7 +931,7 @@ def test_remote_disappears(scene, monkeypatch, how, moment):
 
 
 def test_remote_disappears_before_its_indexes_are_read(scene, monkeypatch):
-    from iactcopy.store import datastore
+    from iactcopy.store import remotestore as datastore
 
     gone = scene.remote.with_name("gone")
     real = datastore.read_index

@@ -45,8 +45,8 @@ import pytest
 from copychecks import SIM_IDS, SIM_NAME, copy_args
 from hardchecks import HDU_INDEX, LOCAL_IDS, OBS_INDEX, assert_unchanged, check_store, tree_state
 
-from iactcopy.store.generator import generate_store
-from iactcopy.store.indextables import IndexTable
+from iactcopy.store.index.tables import IndexTable
+from iactcopy.testing.storegen import generate_store
 
 KILLPOINT = Path(__file__).with_name("killpoint.py")
 PATIENCE = 120

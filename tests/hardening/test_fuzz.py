@@ -46,8 +46,8 @@ from iactcopy.params.cmdline import apply_arguments
 from iactcopy.params.parameters import MODES
 from iactcopy.params.parfile import parse_par
 from iactcopy.params.pfiles import SearchPath, load_parameters, parameters_from_text, save_learned
-from iactcopy.store.indexmerge import merge_index
-from iactcopy.store.indextables import IndexTable
+from iactcopy.store.index.merge import merge_index
+from iactcopy.store.index.tables import IndexTable
 from iactcopy.store.runlist import read_runlist
 
 SCALE = 20 if soak() else 1

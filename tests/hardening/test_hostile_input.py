@@ -17,7 +17,7 @@ import pytest
 from copychecks import SIM_IDS, SIM_NAME
 from hardchecks import HDU_INDEX, assert_error, assert_finished, run_tool
 
-from iactcopy.store.indextables import IndexTable
+from iactcopy.store.index.tables import IndexTable
 
 _STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}: ")
 
@@ -92,7 +92,7 @@ def test_index_declaring_4_million_rows_is_declined_before_it_is_read(sim_copy, 
 
 
 def test_index_content_beyond_the_bound_is_not_decompressed(sim_copy, isolated, monkeypatch):
-    from iactcopy.store import indexbound
+    from iactcopy.store.index import sizebound as indexbound
 
     monkeypatch.setattr(indexbound, "MAX_INDEX_BYTES", 5000)
     outcome = copy(sim_copy(), isolated.work / "out")

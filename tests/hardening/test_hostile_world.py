@@ -29,8 +29,8 @@ from hardchecks import (
     tree_state,
 )
 
-from iactcopy.store import sources
-from iactcopy.store.indextables import IndexTable
+from iactcopy.store.access import sources
+from iactcopy.store.index.tables import IndexTable
 
 NAME = f"{SIM_NAME}_obs_{{:06d}}.fits.gz"
 #: A guard against a hung process, not a timed assertion.
@@ -103,7 +103,7 @@ def test_part_names_taken_by_links_fifos_and_the_users_files(remote, isolated, t
 # The run sends itself the signal while it copies its third data file.
 SIGNAL_SCRIPT = """
 import os, signal, sys
-from iactcopy.store import sources
+from iactcopy.store.access import sources
 real = sources.LocalSource.copy_to
 calls = []
 SIGNAL = getattr(signal, sys.argv[1])

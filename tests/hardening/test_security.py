@@ -40,7 +40,7 @@ from hardchecks import (
     tree_state,
 )
 
-from iactcopy.store.indextables import IndexTable
+from iactcopy.store.index.tables import IndexTable
 
 #: What a run may write outside outpath: its log and the user parameter files.
 ALLOWED = ("out", "csiactcopy.log", "pfiles", LOCK_NAME)

@@ -36,8 +36,8 @@ from pathlib import Path
 
 import pytest
 
-from iactcopy.store import remote
-from iactcopy.store.generator import generate_store
+from iactcopy.store.access import urls as remote
+from iactcopy.testing.storegen import generate_store
 
 # ../shared beside the repository (CI clones it anywhere): <repo>/../shared/data/...
 HESS_STORE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hess_dl3_dr1"

@@ -3,7 +3,7 @@
 A loopback https server (conftest.py) with a certificate of a test CA,
 trusted through ``SSL_CERT_FILE`` (or a hashed ``X509_CERT_DIR``), demands a
 bearer token, basic credentials or a client certificate.  The tools find
-them as the grid sets them up (iactcopy.store.credentials); a refusal is one
+them as the grid sets them up (iactcopy.store.access.gridcredentials); a refusal is one
 line naming the URL and the HTTP status, exit status 1, nothing written, and
 no secret in any message or log.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from iactcopy.errors import DataStoreError
-from iactcopy.store.credentials import find_credentials
+from iactcopy.store.access.gridcredentials import find_credentials
 from iactcopy.tools.csfindobs import csfindobs
 from iactcopy.tools.csiactcopy import csiactcopy
 from iactcopy.tools.csiactdata import csiactdata

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from iactcopy.errors import DataStoreError
-from iactcopy.store.datastore import RemoteStore
-from iactcopy.store.indextables import IndexTable
-from iactcopy.store.remote import FsspecSource
-from iactcopy.store.sources import LocalSource
+from iactcopy.store.access.sources import LocalSource
+from iactcopy.store.access.urls import FsspecSource
+from iactcopy.store.index.tables import IndexTable
+from iactcopy.store.remotestore import RemoteStore
 from iactcopy.tools.csfindobs import csfindobs
 from iactcopy.tools.csiactcopy import csiactcopy
 from iactcopy.tools.csiactdata import csiactdata
@@ -334,7 +334,7 @@ def test_source_info_without_head_falls_back_to_get(generated_store, http_server
     ({"size": 3}, None),
 ])
 def test_modification_time_as_the_file_system_gives_it(details, expected):
-    from iactcopy.store.remote import _mtime
+    from iactcopy.store.access.urls import _mtime
 
     assert _mtime(details) == expected
 
@@ -359,7 +359,7 @@ def test_source_counts_progress_once_across_retries(generated_store, http_server
 
 
 def test_source_refuses_unsafe_paths_before_building_a_url(http_server, tmp_path):
-    from iactcopy.store.sources import UnsafePath
+    from iactcopy.store.access.sources import UnsafePath
 
     server = http_server(tmp_path)
     source = FsspecSource(server.url + "/store")
@@ -481,7 +481,7 @@ def test_index_read_by_url_is_named_by_its_url(generated_store, http_server):
 
 def test_index_falls_back_to_a_private_temporary_folder(generated_store, http_server,
                                                         tmp_path, monkeypatch):
-    from iactcopy.store import memoryfile
+    from iactcopy.store.fits import memoryfile
 
     temp = tmp_path / "tmp"
     temp.mkdir()

@@ -4,7 +4,7 @@ Each test module run starts its own OpenSSH server on 127.0.0.1 (a free
 port) with a host key and a client key made for it, logging in as the
 current user (root on the project's machines).  The client finds its key
 and the host key the way ``ssh`` does, in ``~/.ssh`` of the test's own
-``HOME`` (iactcopy.store.remote, "sftp").  Without ``/usr/sbin/sshd``
+``HOME`` (iactcopy.store.access.urls, "sftp").  Without ``/usr/sbin/sshd``
 (Debian: openssh-server; ``make sysdeps`` installs it), or where it cannot
 start, the tests are skipped with the reason.
 """
@@ -28,9 +28,9 @@ from pathlib import Path
 import pytest
 
 from iactcopy.errors import DataStoreError
-from iactcopy.store.datastore import RemoteStore
-from iactcopy.store.indextables import IndexTable
-from iactcopy.store.remote import FsspecSource
+from iactcopy.store.access.urls import FsspecSource
+from iactcopy.store.index.tables import IndexTable
+from iactcopy.store.remotestore import RemoteStore
 from iactcopy.tools.csfindobs import csfindobs
 from iactcopy.tools.csiactcopy import csiactcopy
 from iactcopy.tools.csiactdata import csiactdata

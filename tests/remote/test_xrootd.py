@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from iactcopy.errors import DataStoreError
-from iactcopy.store.datastore import RemoteStore
+from iactcopy.store.remotestore import RemoteStore
 from iactcopy.tools.csfindobs import csfindobs
 from iactcopy.tools.csiactcopy import csiactcopy
 from iactcopy.tools.csiactdata import csiactdata

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from iactcopy.store.generator import generate_store
-from iactcopy.store.indextables import IndexTable
+from iactcopy.store.index.tables import IndexTable
+from iactcopy.testing.storegen import generate_store
 
 # ../shared beside the repository (CI clones it anywhere): <repo>/../shared/data/...
 HESS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hess_dl3_dr1"

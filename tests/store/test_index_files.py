@@ -10,9 +10,9 @@ import pytest
 from astropy.io import fits
 
 from iactcopy.errors import IndexTableError
-from iactcopy.store.fitsraw import RawRows, split_hdus
-from iactcopy.store.indexfile import IndexFile
-from iactcopy.store.indexmerge import merge_index_file
+from iactcopy.store.fits.rawhdus import RawRows, split_hdus
+from iactcopy.store.index.files import IndexFile
+from iactcopy.store.index.merge import merge_index_file
 
 
 def hdu_table(obs_ids, *, ev_type=None, extname=None, checksum=False):

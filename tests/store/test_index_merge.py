@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iactcopy.errors import IndexTableError
-from iactcopy.store.indexmerge import merge_index
-from iactcopy.store.indextables import IndexTable
+from iactcopy.store.index.merge import merge_index
+from iactcopy.store.index.tables import IndexTable
 
 
 def rows_of(table, obs_id):

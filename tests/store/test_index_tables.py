@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from iactcopy.errors import IndexTableError
-from iactcopy.store.fitswrite import FitsTable, write_fits_tables
-from iactcopy.store.indextables import (
+from iactcopy.store.fits.tablewrite import FitsTable, write_fits_tables
+from iactcopy.store.index.tables import (
     IndexTable,
     check_index_table,
     has_index_table,

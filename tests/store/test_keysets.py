@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from iactcopy.store.keysets import (
+from iactcopy.store.index.keysets import (
     difference,
     intersection,
     member,
@@ -43,7 +43,7 @@ def test_string_sets_match_numpy(a, b):
 
 def test_numpy_ma_is_not_imported():
     probe = ("import sys, numpy as np\n"
-             "from iactcopy.store.keysets import *\n"
+             "from iactcopy.store.index.keysets import *\n"
              "a, b = np.array([3, 1, 3]), np.array([1, 2])\n"
              "unique(a); intersection(a, b); difference(a, b); symmetric_difference(a, b)\n"
              "member(a, b); member(np.array(['x', 'y']), np.array(['y'] * 50))\n"

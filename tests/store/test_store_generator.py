@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from iactcopy.store.generator import CRAB, HDU_ENTRIES, generate_store, main
-from iactcopy.store.indextables import IndexTable, has_index_table, resolve_file_paths
+from iactcopy.store.index.tables import IndexTable, has_index_table, resolve_file_paths
 from iactcopy.store.master import MasterIndex
+from iactcopy.testing.storegen import CRAB, HDU_ENTRIES, generate_store, main
 
 
 def test_layout_and_indexes(sim_store):

@@ -1,4 +1,5 @@
-"""Tests of the file-transfer engine: iactcopy.store.sources and iactcopy.store.transfer."""
+"""Tests of the file-transfer engine: iactcopy.store.access.sources and
+iactcopy.store.transfer.copyfiles."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ from pathlib import Path
 import pytest
 
 import iactcopy
-from iactcopy.store import sources, transfer
-from iactcopy.store.partfiles import PART_MODE
-from iactcopy.store.sources import FileInfo, LocalSource, Source, UnsafePath, check_relpath
-from iactcopy.store.transfer import (
+from iactcopy.store.access import sources
+from iactcopy.store.access.sources import FileInfo, LocalSource, Source, UnsafePath, check_relpath
+from iactcopy.store.transfer import copyfiles as transfer
+from iactcopy.store.transfer.copyfiles import (
     ACTIONS,
     NO_CALLBACK,
     OUTCOMES,
@@ -31,6 +32,7 @@ from iactcopy.store.transfer import (
     copy_files,
     plan_copy,
 )
+from iactcopy.store.transfer.partfiles import PART_MODE
 
 MIB = 1 << 20
 BASE_NS = 1_600_000_000_123_456_789  # remote mtimes, with a nanosecond part
@@ -552,8 +554,8 @@ def test_a_copy_takes_over_the_part_of_a_process_that_died(remote, out):
 CHILD = textwrap.dedent("""
     import json, os, sys, time
     sys.path.insert(0, {root!r})
-    from iactcopy.store.sources import LocalSource
-    from iactcopy.store.transfer import Callback, copy_files, plan_copy
+    from iactcopy.store.access.sources import LocalSource
+    from iactcopy.store.transfer.copyfiles import Callback, copy_files, plan_copy
 
     remote, out, relpaths, go, nthreads, pause = sys.argv[1:7]
 

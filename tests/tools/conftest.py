@@ -170,7 +170,7 @@ def sim_master(tmp_path_factory) -> Path:
     Shared by the whole session: tests only read it.  A test that damages a
     store works on a copy (:func:`sim_copy`).
     """
-    from iactcopy.store.generator import generate_store
+    from iactcopy.testing.storegen import generate_store
 
     folder = tmp_path_factory.mktemp("sim") / "store"
     return Path(generate_store(folder, SIM_NOBS, name=SIM_NAME, seed=7,

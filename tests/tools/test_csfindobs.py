@@ -24,8 +24,8 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 
 from iactcopy.errors import DataStoreError, ParameterError
-from iactcopy.store.generator import generate_store
-from iactcopy.store.obsselect import Cone, select_observations
+from iactcopy.store.index.obsselect import Cone, select_observations
+from iactcopy.testing.storegen import generate_store
 from iactcopy.tools.csfindobs import csfindobs
 
 PROD = "hess_dl3_dr1"

@@ -35,7 +35,7 @@ from copychecks import (
     write_runlist,
 )
 
-from iactcopy.store.indextables import IndexTable
+from iactcopy.store.index.tables import IndexTable
 from iactcopy.tools.csiactcopy import csiactcopy
 
 HESS_NAME = "hess_dl3_dr1"
@@ -781,7 +781,7 @@ def test_python_lock_held_too_long_is_a_clear_error(sim_master, isolated, monkey
     from filelock import FileLock
 
     from iactcopy.errors import DataStoreError
-    from iactcopy.store import storelock
+    from iactcopy.store.local import lock as storelock
 
     monkeypatch.setattr(storelock, "LOCK_TIMEOUT", 0.2)
     out = isolated.work / "pyout"

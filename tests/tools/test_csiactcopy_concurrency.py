@@ -27,7 +27,7 @@ from copychecks import (
     write_runlist,
 )
 
-from iactcopy.store.generator import generate_store
+from iactcopy.testing.storegen import generate_store
 
 #: A guard against a hung process, not a timed assertion.
 PATIENCE = 60.0

@@ -15,7 +15,7 @@ from pathlib import Path
 from copychecks import SIM_NAME, SIM_NOBS, assert_consistent, copy_args, ok
 
 from iactcopy.app.cli import run_application
-from iactcopy.store import freespace
+from iactcopy.store.transfer import freespace
 from iactcopy.tools.csiactcopy import csiactcopy
 
 
@@ -156,7 +156,7 @@ def test_verify_copies_a_damaged_local_file_again(sim_master, isolated, csiactco
 def test_verify_checks_fits_blocks_and_checksums(tmp_path):
     from astropy.io import fits
 
-    from iactcopy.store.contentcheck import check_stream
+    from iactcopy.store.transfer.contentcheck import check_stream
 
     path = tmp_path / "events.fits"
     fits.HDUList([fits.PrimaryHDU(),
@@ -182,7 +182,7 @@ def test_verify_checks_fits_blocks_and_checksums(tmp_path):
 
 
 def test_a_file_that_fails_once_is_fetched_again(sim_master, isolated, monkeypatch):
-    from iactcopy.store.sources import LocalSource
+    from iactcopy.store.access.sources import LocalSource
 
     real = LocalSource.copy_to
     spoiled: list[str] = []

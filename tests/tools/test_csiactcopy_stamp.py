@@ -1,4 +1,4 @@
-"""A rerun with nothing to do, taken from the stamp of the run before (iactcopy.store.rerunstamp).
+"""A rerun with nothing to do, taken from the stamp of the run before (iactcopy.store.local.stamp).
 
 The promise: a rerun taken from the stamp does and says exactly what a full
 run would (same files, same indexes, same log but for the debug lines), and
@@ -216,7 +216,7 @@ def test_index_paths_that_pass_through_a_missing_folder(sim_copy, isolated, csia
     assert yaml.safe_load(Path("report.yaml").read_text())["from_stamp"]
     # The remote store gains observations: new index files, same master.
     bigger = isolated.work / "bigger"
-    from iactcopy.store.generator import generate_store
+    from iactcopy.testing.storegen import generate_store
     generate_store(bigger, len(SIM_IDS) + 3, name="iactcopy-sim", seed=7, first_id=SIM_IDS[0])
     for name in ("hdu-index.fits.gz", "obs-index.fits.gz"):
         shutil.copy2(bigger / name, master.parent / name)

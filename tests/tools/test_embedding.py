@@ -73,7 +73,7 @@ def test_the_tools_from_a_host_with_basic_config_at_info(sim_master, isolated):
     # ... and the host only the INFO records and above it asked for.
     host_lines = result.stderr.splitlines()
     assert not any(line.startswith("HOST DEBUG") for line in host_lines), result.stderr
-    assert any(line.startswith("HOST INFO iactcopy.store.transfer: Copied ")
+    assert any(line.startswith("HOST INFO iactcopy.store.transfer.copyfiles: Copied ")
                for line in host_lines), result.stderr
     # Learned as from the command line.
     assert (isolated.pfiles / "csiactcopy.par").is_file()

@@ -60,7 +60,7 @@ def rewrite_card(path: Path, keyword: str, image: str, hdu_number: int = 1) -> N
     """Replace the card *keyword* of HDU *hdu_number* by the 80-character *image*, in bytes."""
     import gzip
 
-    from iactcopy.store.fitsraw import split_hdus
+    from iactcopy.store.fits.rawhdus import split_hdus
 
     content = gzip.decompress(path.read_bytes())
     hdus = split_hdus(content)
@@ -145,7 +145,7 @@ def reverse_rows(path: Path) -> None:
     """The rows of the index table of *path* in reverse order, the header cards as they are."""
     import gzip
 
-    from iactcopy.store.fitsraw import RawRows, split_hdus
+    from iactcopy.store.fits.rawhdus import RawRows, split_hdus
 
     hdus = split_hdus(gzip.decompress(path.read_bytes()))
     raw = RawRows.of(hdus[1])
