@@ -74,7 +74,7 @@ def test_store_package_faces_load_nothing_heavy(package):
 def test_store_package_face_gives_its_names():
     from iactcopy.store import RemoteStore
     from iactcopy.store.index import IndexTable
-    from iactcopy.store.remotestore import RemoteStore as defined
     from iactcopy.store.index.tables import IndexTable as table
+    from iactcopy.store.remotestore import RemoteStore as defined
 
     assert RemoteStore is defined and IndexTable is table
