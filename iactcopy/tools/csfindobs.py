@@ -129,7 +129,8 @@ class csfindobs(Application):
     def _cone(self) -> Cone | None:
         # Queried in ctools' order, stopping at the first undefined value, so
         # that ra=NONE asks no more (docs/tools/csfindobs.rst); a region given in part
-        # is an error rather than a silent all-sky search (W-36).
+        # is an error rather than a silent all-sky search (docs/differences.rst,
+        # "Partial sky region").
         values = []
         for name in ("ra", "dec", "rad"):
             if not self[name].is_valid():
