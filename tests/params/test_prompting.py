@@ -2,9 +2,10 @@
 
 Prompts happen lazily, when a parameter is first read, with ctools' text
 (docs/differences.rst, "Prompting").  Answers come from a pipe here
-(StreamPrompter on StringIO streams): an empty answer keeps the value, quotes around an answer are removed, an
-invalid answer from a pipe is an error, and at end of input the value is
-kept with the warning ``no answer for "<name>", using "<value>"``.
+(StreamPrompter on StringIO streams): an empty answer keeps the value,
+quotes around an answer are removed, an invalid answer from a pipe is an
+error, and at end of input the value is kept with the warning
+``no answer for "<name>", using "<value>"``.
 """
 
 from __future__ import annotations
