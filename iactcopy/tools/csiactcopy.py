@@ -292,7 +292,8 @@ class csiactcopy(Application):
 
         A differing local file kept with clobber=no may be a truncated one, so
         an observation not indexed yet is not indexed on its strength; one
-        already indexed keeps its local rows (docs/differences.rst).
+        already indexed keeps its local rows (docs/differences.rst, "Up to
+        date").
         """
         bad = [path for path, _ in self.report.problems] + list(self.report.kept)
         return selection.complete(bad)

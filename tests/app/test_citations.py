@@ -27,11 +27,12 @@ FORBIDDEN = {
     "a specification file": re.compile(r"\b(?:tools|application|parameters)\.md\b"),
     "the shared folder": re.compile(r"\.\./shared"),
     "the contract": re.compile(r"\bcontract\b", re.IGNORECASE),
+    "an issue of the tracker": re.compile(r"\bissue \d", re.IGNORECASE),
 }
 #: ``docs/<file>`` with a file suffix; a folder (``docs/_build/html``) is not a citation.
 DOCS_FILE = re.compile(r"\bdocs/([\w./-]+\.(?:rst|md|py|css|png))")
 #: ``docs/differences.rst, "Name"`` (a comment may break the name over lines).
-DIFFERENCES_NAME = re.compile(r'docs/differences\.rst,?\s*[(]?"([^"]+)"')
+DIFFERENCES_NAME = re.compile(r'docs/differences\.rst,?[\s#]*[(]?"([^"]+)"')
 #: Further names of the same citation: ``, "Name"`` and `` and "Name"``.
 MORE_NAMES = re.compile(r'\s*(?:,|and|,\s*and)\s*(?:#\s*)?"([^"]+)"')
 LABEL = re.compile(r"\bdiff-[a-z0-9]+(?:-[a-z0-9]+)*")

@@ -1,6 +1,7 @@
 """Finding the index table in a FITS file, and checking it from its headers alone.
 
-Stores exist whose index extension has no name or a wrong one (docs/differences.rst);
+Stores exist whose index extension has no name or a wrong one
+(docs/differences.rst, "Index table lookup");
 :func:`choose_table` applies the rules that find it, for fitsio (when a table
 is read) and for the header scanner of :mod:`iactcopy.store.fits.headers`
 (when csiactdata only checks that a production is usable).  This module

@@ -220,7 +220,8 @@ def _in_both(hdu: IndexFile, obs: IndexFile, dropped: list[str], *, before: np.n
     another line.
 
     The OBS index must list exactly the observations of the HDU index
-    (docs/differences.rst), also when a local OBS index had lost rows; the HDU index
+    (docs/differences.rst, "Consistent local store"), also when a local OBS
+    index had lost rows; the HDU index
     may hold several tables, and the OBS index lists the observations that
     any of them holds.
     """
@@ -247,7 +248,8 @@ def _present_rows(hdu: IndexFile, outpath: str, production: Production
 
     A row with an empty FILE_NAME names no file at all: it goes, with a
     warning, since every row of the local index must point to a complete
-    file (docs/differences.rst) and a reader such as gammapy fails on it.  A row
+    file (docs/differences.rst, "Consistent local store") and a reader such
+    as gammapy fails on it.  A row
     whose file is not present (it was removed, or the row was in a local
     index whose files are gone) goes too, and is named in the list of rows
     dropped: no row leaves a local index without a word.
