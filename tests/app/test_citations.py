@@ -10,6 +10,7 @@ numbers and section signs) are never cited.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -58,7 +59,8 @@ def _normal(name: str) -> str:
     return " ".join(name.replace("#", " ").split())
 
 
-def _differences() -> tuple[set[str], set[str]]:
+@functools.lru_cache(maxsize=None)
+def _differences() -> tuple[frozenset[str], frozenset[str]]:
     """The names (bold entry names and section titles) and the labels of docs/differences.rst."""
     lines = DIFFERENCES.read_text(encoding="utf-8").splitlines()
     names: set[str] = set()
@@ -78,7 +80,7 @@ def _differences() -> tuple[set[str], set[str]]:
             names.add(bold.group(1))
         if number and re.fullmatch(r"([=~^-])\1+", line) and lines[number - 1].strip():
             names.add(lines[number - 1].strip())
-    return names, labels
+    return frozenset(names), frozenset(labels)
 
 
 SOURCES = _source_files()
@@ -96,21 +98,17 @@ def test_every_entry_of_the_differences_has_a_label_and_a_name() -> None:
     assert {"diff-" + _slug(name) for name in names} >= labels
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=_rel)
-def test_no_citation_of_documents_outside_the_repository(path: Path) -> None:
-    text = path.read_text(encoding="utf-8", errors="replace")
-    found = [f"{_rel(path)}:{text.count(chr(10), 0, match.start()) + 1}: {what} "
-             f"({match.group(0)!r})"
-             for what, pattern in FORBIDDEN.items() for match in pattern.finditer(text)]
-    assert not found, "\n".join(found)
+def _forbidden(text: str) -> list[str]:
+    """Each citation of a document outside the repository: ``<line>: <what> (<text>)``."""
+    return [f"{text.count(chr(10), 0, match.start()) + 1}: {what} ({match.group(0)!r})"
+            for what, pattern in FORBIDDEN.items() for match in pattern.finditer(text)]
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=_rel)
-def test_cited_documentation_exists(path: Path) -> None:
-    text = path.read_text(encoding="utf-8", errors="replace")
+def _missing(text: str) -> list[str]:
+    """Each citation of a docs file, differences name or label the repository lacks."""
     names, labels = _differences()
     missing = [f"docs/{match.group(1)}" for match in DOCS_FILE.finditer(text)
-               if not (ROOT / "docs" / match.group(1).rstrip(".")).exists()]
+               if not (ROOT / "docs" / match.group(1)).exists()]
     for match in DIFFERENCES_NAME.finditer(text):
         cited = [match.group(1)]
         rest = text[match.end():]
@@ -121,5 +119,27 @@ def test_cited_documentation_exists(path: Path) -> None:
             more = MORE_NAMES.match(rest)
         missing += [f'docs/differences.rst, "{_normal(name)}"' for name in cited
                     if _normal(name) not in names]
-    missing += [label for label in LABEL.findall(text) if label not in labels]
+    return missing + [label for label in LABEL.findall(text) if label not in labels]
+
+
+def test_the_checks_find_what_they_look_for() -> None:
+    assert _forbidden("# ctools lost it (tools.md W-29, \u00a75.3)\n") == [
+        "1: a weakness number ('W-2')", "1: a section sign ('\u00a7')",
+        "1: a specification file ('tools.md')"]
+    assert _missing('# docs/differences.rst, "Index merge" and\n# "Local master".') == []
+    assert _missing('# (docs/differences.rst, "Index\n# merge"; docs/log.rst)') == []
+    assert _missing('# docs/differences.rst, "Index merge", "No such entry"; '
+                    ':ref:`diff-no-such`; docs/nowhere.rst') == [
+        "docs/nowhere.rst", 'docs/differences.rst, "No such entry"', "diff-no-such"]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=_rel)
+def test_no_citation_of_documents_outside_the_repository(path: Path) -> None:
+    found = _forbidden(path.read_text(encoding="utf-8", errors="replace"))
+    assert not found, "\n".join(f"{_rel(path)}:{line}" for line in found)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=_rel)
+def test_cited_documentation_exists(path: Path) -> None:
+    missing = _missing(path.read_text(encoding="utf-8", errors="replace"))
     assert not missing, f"{_rel(path)} cites what the repository does not hold: {missing}"
