@@ -59,7 +59,7 @@ def _normal(name: str) -> str:
     return " ".join(name.replace("#", " ").split())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _differences() -> tuple[frozenset[str], frozenset[str]]:
     """The names (bold entry names and section titles) and the labels of docs/differences.rst."""
     lines = DIFFERENCES.read_text(encoding="utf-8").splitlines()
