@@ -256,7 +256,8 @@ class Application:
         Raises
         ------
         IactcopyError
-            When the file cannot be opened (ctools ignored this, W-2).
+            When the file cannot be opened (ctools ignored this; docs/differences.rst,
+            "Log file errors").
         """
         self.log.chatter = self.chatter
         if "logfile" not in self._pars or not self._pars.is_valid("logfile"):
@@ -315,7 +316,8 @@ class Application:
             with records_to(LogHandler(self.log)), _library_warnings(shown=self.debug):
                 self.process()
         finally:
-            # Restored on failure too, unlike ctools (application W-8).
+            # Restored on failure too: ctools left it raised, and every later object
+            # of the interpreter then counted as a child.
             Application._running -= 1
 
     def save(self) -> None:

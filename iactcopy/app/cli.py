@@ -1,6 +1,6 @@
 """The command-line entry point of every tool: the one place that sets exit statuses.
 
-Exit status (docs/differences.rst, Application): 0 success; 2 an invalid command
+Exit status (docs/differences.rst, "Errors and exit status"): 0 success; 2 an invalid command
 line, prompt answer, ``@file.yaml`` or parameter value; 3 finished, but some
 files were missing or refused; 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (each stops
 a run as Ctrl-C does: :mod:`iactcopy.interrupts`); 1 anything else.  An error is one

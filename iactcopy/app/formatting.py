@@ -7,7 +7,7 @@ the clock (``timestamp`` takes the time as an argument when a test needs a
 fixed one), so each rule of docs/log.rst can be tested on its own.
 
 Widths count **characters** (``len`` of a ``str``), not UTF-8 bytes as in the
-reference: that fixes application W-10, so a name with non-ASCII letters
+reference (docs/differences.rst, "Honest figures and widths"), so a name with non-ASCII letters
 keeps the dots and frames aligned.  For ASCII text the two agree, and the
 output is byte for byte that of ctools.
 """
@@ -39,8 +39,9 @@ BANNER_WIDTH = 80
 CARBON_G_PER_CPU_HOUR = 4.68
 """Grams of eCO2 per hour of CPU time: the fixed factor of docs/log.rst
 
-The reference refines it by a country looked up over the network (W-7);
-iactcopy never goes on the network for a log line.
+The reference refines it by a country looked up over the network, with no
+timeout (docs/differences.rst, "No hidden side effects"); iactcopy never goes
+on the network for a log line.
 """
 
 _PARFORMAT_WIDTH = 26
@@ -221,7 +222,7 @@ def value_line(name: str, value: object, unit: object = None) -> str:
     unit : object, optional
         Appended after a blank when it is not ``None``. Default is ``None``.
         Unlike the reference, leaving the unit out leaves no trailing blank
-        (W-11); an explicit ``""`` still gives one, as ctools does.
+        (ctools wrote ``" " + unit``); an explicit ``""`` still gives one, as ctools does.
 
     Returns
     -------
@@ -305,8 +306,9 @@ def banner_lines(name: str, version: str, product: str = "iactcopy") -> list[str
     """Give the lines of the box that opens a log file.
 
     The box follows the reference's five lines (docs/log.rst) and
-    adds a sixth naming the package, since the contract asks the banner to
-    name iactcopy, the tool and the version::
+    adds a sixth naming the package, so that the banner names the package
+    (iactcopy, or the package of a tool of one's own), the tool and the
+    version (docs/differences.rst, "Log format")::
 
         ********************************************************************************
         *                                  csiactdata                                  *
@@ -356,7 +358,7 @@ def trailer_line(name: str, wall_seconds: float, cpu_seconds: float) -> str:
         The tool name.
     wall_seconds : float
         Wall-clock seconds since the application started. The reference
-        counts whole seconds (W-8); iactcopy rounds to milliseconds and
+        counts whole seconds; iactcopy rounds to milliseconds and
         prints ``%g`` of that (``0``, ``0.042``, ``11.5``, ``3910.25``,
         ``1.23457e+06``), so a run of a whole second is still printed ``1``.
         A negative time (the clock was set back) counts as 0.

@@ -1,7 +1,7 @@
 """``--help`` text of a tool, built from its ``.par`` file.
 
-ctools printed a help file found through ``$CTOOLS`` (docs/api/application.rst,
-W-9); here the text is made from the tool's defining parameter file, found
+ctools printed a help file found through ``$CTOOLS`` (docs/differences.rst,
+"Help and version"); here the text is made from the tool's defining parameter file, found
 as the tool itself finds it (``PFILES``, then the folders the tool ships it
 in, then iactcopy's ``par/``), so it needs no environment and cannot
 disagree with the parameters.

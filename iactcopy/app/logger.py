@@ -2,20 +2,22 @@
 
 A :class:`Logger` writes every line as ``<UTC time>: <text>`` to a log file
 and, when asked, to an echo stream (the console with ``debug=yes``). It
-follows GammaLib's ``GLog`` and the cscript logging calls (application.md
-§2-3, §5), with these differences, all deliberate:
+follows GammaLib's ``GLog`` and the cscript logging calls (docs/log.rst),
+with these differences, all deliberate (docs/differences.rst, "Log lines
+written whole", "Log file errors" and "Honest figures and widths"):
 
-* Each finished line reaches the file at once (W-4): ``tail -f`` follows the
-  run, and a crash loses at most the line being written.
+* Each finished line reaches the file at once (GammaLib wrote 8 KB chunks):
+  ``tail -f`` follows the run, and a crash loses at most the line being
+  written.
 * A file that cannot be opened raises :class:`OSError` instead of being
-  ignored (W-2); the application turns it into a clear error.  A file that
+  ignored; the application turns it into a clear error.  A file that
   cannot be written any more (a full disk) is closed and raises one
   :class:`~iactcopy.errors.LogFileError` naming it, which stops the run;
   later lines go only to the echo stream.
-* Widths count characters, not UTF-8 bytes (W-10), and text that cannot be
+* Widths count characters, not UTF-8 bytes, and text that cannot be
   encoded is written with backslash escapes instead of raising.
-* A broken or closed echo stream stops the echo quietly (W-5).
-* ``value`` adds a unit only when one is given (W-11).
+* A broken or closed echo stream stops the echo quietly.
+* ``value`` adds a unit only when one is given.
 
 The logger knows nothing of parameters or data stores: the application reads
 ``chatter`` and ``debug`` and sets them here. Records that lower layers send
@@ -185,7 +187,7 @@ class Logger:
         ------
         OSError
             If the file cannot be opened (missing folder, no permission). The
-            logger then has no file. ctools ignores this silently (W-2).
+            logger then has no file. ctools ignores this silently.
         """
         with self._lock:
             self.close()
@@ -295,7 +297,8 @@ class Logger:
                 stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
             if flush:
                 # Per line, so that the echo and a traceback on stderr come
-                # out in the order they happened (W-4).
+                # out in the order they happened (ctools' echo went through C's
+                # stdio buffer and could come out of order).
                 stream.flush()
         except (OSError, ValueError):
             # BrokenPipeError when stdout is piped into `head`, ValueError

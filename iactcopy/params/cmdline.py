@@ -2,8 +2,8 @@
 
 This module matches arguments to parameters and hands the values to the
 parameter set, which converts and checks them; it converts nothing itself.
-Deliberate differences from GammaLib (docs/parameters.rst, docs/differences.rst): an exact
-name beats a prefix, a unique prefix is accepted, an ambiguous or unknown
+Deliberate differences from GammaLib (docs/parameters.rst; docs/differences.rst,
+"Command line"): an exact name beats a prefix, a unique prefix is accepted, an ambiguous or unknown
 name is an error that lists the candidates, a parameter named twice is an
 error, ``name+``/``name-`` set a boolean, and ``@file.yaml`` reads a YAML
 mapping of values (arguments after it win).

@@ -3,9 +3,10 @@
 ``$NAME``, ``${NAME}``, ``$(NAME)``, ``$ENV{NAME}`` and ``$ENV(NAME)`` are
 replaced by the variable's value; ``~`` and ``~user`` at the start of the
 name by the home folder.  Unknown variables are left as written, and nothing
-between single quotes is expanded.  Unlike GammaLib (parameters W-12), a
-bare ``$NAME`` ends at the first character that cannot be part of a name, so
-``$DATA.fits`` expands ``DATA``, and ``~`` counts only at the start.
+between single quotes is expanded.  Unlike GammaLib, which leaves
+``$NAME.fits`` alone and expands ``~`` anywhere, a bare ``$NAME`` ends at the
+first character that cannot be part of a name, so ``$DATA.fits`` expands
+``DATA``, and ``~`` counts only at the start.
 """
 
 from __future__ import annotations

@@ -3,9 +3,11 @@
 A :class:`ParameterSet` holds the parameters of one tool in file order.  A
 value comes from one :class:`ValueSource`; whatever the source, it goes
 through the parameter's converter and its limits, and is committed only once
-it has passed both (parameters W-26).
+it has passed both: GammaLib changed the status before it checked the
+value, so a refused value left value and status disagreeing.
 
-Modes are read as HEASoft does (docs/parameters.rst, W-14): ``h`` hidden,
+Modes are read as HEASoft does (docs/differences.rst, "Automatic mode"):
+``h`` hidden,
 ``q`` query, ``l`` learn, ``a`` automatic.  ``a`` takes its query and learn
 letters from the current value of the ``mode`` parameter *when the parameter
 is read*, so ``mode=h`` on the command line suppresses every automatic
@@ -383,7 +385,7 @@ def prompt_text(par: Parameter) -> str:
 
 def _unquote(answer: str) -> str:
     # A user who types "my file.fits" at a prompt means the name, not the
-    # quotes (parameters W-17).
+    # quotes (docs/differences.rst, "Prompting").
     if len(answer) >= 2 and answer[0] == answer[-1] == '"':
         return answer[1:-1]
     return answer

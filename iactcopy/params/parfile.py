@@ -7,14 +7,17 @@ business of :mod:`iactcopy.params.partypes` and
 :mod:`iactcopy.params.parameters`.
 
 Compared with GammaLib (docs/parameters.rst) the reader is deliberate where
-the reference was accidental:
+the reference was accidental (docs/differences.rst, "Parameter file syntax"):
 
-* blanks are spaces and tabs, and ``\\r\\n`` line ends are accepted (W-6);
-* lines have no length limit (W-3) and the last line needs no newline (W-7);
+* blanks are spaces and tabs, and ``\\r\\n`` line ends are accepted
+  (GammaLib took only U+0020 for a blank);
+* lines have no length limit (GammaLib split them at 999 bytes) and the
+  last line needs no newline (GammaLib dropped its last character);
 * a field wholly in double quotes is a quoted string in which ``""`` stands
-  for one ``"``; only double quotes protect commas (W-8);
+  for one ``"``; only double quotes protect commas, as in GammaLib;
 * every field keeps its span in the raw line, so a value is rewritten in
-  place with the spacing around it kept, quoted when it must be (W-4, W-5).
+  place with the spacing around it kept, quoted when it must be (GammaLib
+  wrote values bare, at offsets measured without the indentation).
 """
 
 from __future__ import annotations

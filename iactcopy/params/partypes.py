@@ -7,12 +7,12 @@ and that text back into a Python value.  Every refusal goes through
 naming the parameter, the value and what is allowed.  Range and option
 checks are a separate step, :meth:`ParType.check_limits`.
 
-Deliberate differences from GammaLib (docs/parameters.rst): numbers are
-validated (W-9: ``abc`` is not an integer), numeric options are compared as
-numbers (W-10), every filename type knows undefined values and checks what
-its letter promises when it is read (W-11), times are validated when set
-(W-13), and text is accepted for every type from Python as on the command
-line (W-23).
+Deliberate differences from GammaLib (docs/differences.rst, "Number
+validation" and "Other parameter details"): numbers are validated (``abc``
+is not an integer), numeric options are compared as numbers, every filename
+type knows undefined values and checks what its letter promises when it is
+read, times are validated when set, and text is accepted for every type
+from Python as on the command line.
 """
 
 from __future__ import annotations

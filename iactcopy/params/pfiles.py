@@ -11,10 +11,12 @@ Loading takes the definition (layout, types, modes, limits, prompts,
 defaults) from the system file and the values a user learned from the first
 user copy (docs/parameters.rst).  A learned value that no longer fits, or
 a user copy that cannot be read, never stops a tool: the value is dropped
-with a warning that names the file and the line (W-15).
+with a warning that names the file and the line (docs/differences.rst,
+"Stale user copy").
 
 Saving merges by name under a lock held over read, merge and write, and
-replaces the file atomically (W-1, W-2): tools running at once with one
+replaces the file atomically (docs/differences.rst, "Atomic parameter
+save"): tools running at once with one
 ``PFILES`` folder lose no update.
 """
 
@@ -134,7 +136,7 @@ class SearchPath:
 
 
 def _folders(part: str) -> list[str]:
-    # Empty pieces are skipped rather than read as "/" (parameters W-20).
+    # Empty pieces are skipped: GammaLib read them as "/", a folder nobody means.
     return [os.path.expanduser(piece) for piece in part.split(":") if piece.strip()]
 
 
@@ -291,7 +293,7 @@ def _learned(path: str, definition: ParameterSet) -> list[tuple[str, str, bool]]
         definition.warn(f"ignoring the parameter file {path}, it cannot be read: {err}")
         return []
     # A damaged line costs only its own value: the good lines of a user copy
-    # are still learned values worth keeping (docs/differences.rst, W-15).
+    # are still learned values worth keeping (docs/differences.rst, "Stale user copy").
     user_pars = ParameterSet(definition.tool,
                              parameters_from_text(user_text, problems=problems))
     for lineno, line, why in sorted(problems, key=lambda problem: problem[0]):

@@ -67,7 +67,8 @@ def check_outpath(outpath: str, remote_root: str | None) -> None:
     DataStoreError
         When *outpath* exists and is not a folder, or lies in *remote_root*
         (the folder of a remote master on a local disk or mount; None for a
-        URL store): ctools then rewrote the remote index files (tools W-27).
+        URL store): ctools then rewrote the remote index files
+        (docs/differences.rst, "Missing and unsafe files").
     """
     if os.path.exists(outpath) and not os.path.isdir(outpath):
         raise DataStoreError(f'outpath "{outpath}" exists and is not a folder')

@@ -5,7 +5,8 @@ productions of the store; each names its HDU and OBS index files relative to
 the folder of the master file (docs/tutorial.rst).  :class:`MasterIndex` keeps the
 whole document, key order included, so that a rewrite changes only what it
 means to change: other productions and other top-level keys stay untouched
-(tools W-45).
+(ctools deleted every entry whose disk was not mounted; docs/differences.rst,
+"Local master").
 """
 
 from __future__ import annotations
@@ -310,7 +311,8 @@ class MasterIndex:
             where = f"entry {number} of \"datasets\""
             _check_entry(entry, where, source)
             name = entry["name"]
-            # tools W-26: ctools processed every entry of a repeated name.
+            # ctools processed every entry of a repeated name (docs/differences.rst,
+            # "Local master").
             if name in first_seen:
                 raise DataStoreError(
                     f'Master index file "{source}" lists production "{name}" twice '

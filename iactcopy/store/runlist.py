@@ -1,7 +1,7 @@
 """Run lists: plain text files of observation IDs, one a line.
 
 csfindobs writes them, csiactcopy and csiactobs read them.  The reader
-follows docs/differences.rst, which fixes tools W-44: a line is blank,
+follows docs/differences.rst, "Run-list parsing": a line is blank,
 a ``#`` comment after optional blanks, or an ID as its first token (a blank,
 tab or comma ends the token) with anything after it ignored.  Every other
 line is reported, all of them in one error, with file and line number.

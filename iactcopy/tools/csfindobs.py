@@ -1,6 +1,7 @@
 """csfindobs: select observations of a production and write a run list (docs/tools/csfindobs.rst).
 
-Differences from ctools, all deliberate (docs/differences.rst): the user expression
+Differences from ctools, all deliberate (docs/differences.rst, "csfindobs and
+csiactdata"): the user expression
 is bracketed so that it only narrows the sky and quality cuts; a store
 without QUALITY skips that cut with a warning; a sky region given only in
 part is an error; IDs are written in ascending order; ``clobber=no`` with an
@@ -129,7 +130,8 @@ class csfindobs(Application):
     def _cone(self) -> Cone | None:
         # Queried in ctools' order, stopping at the first undefined value, so
         # that ra=NONE asks no more (docs/tools/csfindobs.rst); a region given in part
-        # is an error rather than a silent all-sky search (W-36).
+        # is an error rather than a silent all-sky search (docs/differences.rst,
+        # "Partial sky region").
         values = []
         for name in ("ra", "dec", "rad"):
             if not self[name].is_valid():

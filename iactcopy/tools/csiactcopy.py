@@ -4,9 +4,10 @@ The tool page is docs/tools/csiactcopy.rst.
 
 The steps are those of the tutorial: find the remote production, choose the
 observations (all, or those of a run list), copy their files, update the
-local indexes and master file, and report.  Where ctools was weak (tools.md
-§6) the contract decides: files arrive through ``.part`` temporaries, only
-files that differ are copied, missing or refused files are reported (exit
+local indexes and master file, and report.  Where ctools was weak,
+docs/differences.rst ("Data stores and copying") decides: files arrive through
+``.part`` temporaries, only files that differ are copied, missing or refused
+files are reported (exit
 status 3) and left out of the local indexes, the indexes are merged by
 column name under a lock, and nothing is written outside ``outpath``.  A
 rerun with nothing to do is taken from the stamp the run before left
@@ -291,7 +292,8 @@ class csiactcopy(Application):
 
         A differing local file kept with clobber=no may be a truncated one, so
         an observation not indexed yet is not indexed on its strength; one
-        already indexed keeps its local rows (docs/differences.rst).
+        already indexed keeps its local rows (docs/differences.rst, "Up to
+        date").
         """
         bad = [path for path, _ in self.report.problems] + list(self.report.kept)
         return selection.complete(bad)

@@ -34,7 +34,7 @@ def resolve_datapath(text: str) -> str:
 
     ``NONE`` (any case) means the ``VHEFITS`` environment variable; when that
     is unset or empty the current folder is used and a warning says so
-    (tools W-41).  Environment references and ``~`` are expanded.
+    (docs/differences.rst, "csiactdata input").  Environment references and ``~`` are expanded.
     """
     text = text.strip()
     if text.upper() == "NONE":

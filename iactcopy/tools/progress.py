@@ -19,7 +19,7 @@ class StatusLines(Callback):
     """``Status ....: N %`` lines in the log, weighted by bytes.
 
     ctools meant steps of 10 % at chatter 2 and 2 % above, but wrote 5 %
-    at chatter 2 and never ``100 %`` (tools W-14); here the steps are as
+    at chatter 2 and never ``100 %`` (docs/differences.rst, "Progress"); here the steps are as
     meant, and the last line is ``100 %``.  Nothing is written below chatter 2.
     """
 

@@ -1,8 +1,10 @@
 """The application base class: construction forms, parameters, log and life cycle.
 
-application.md §5 (log file), §6 (life cycle), §8 (Python embedding) and the
-contract's fixes (W-1, W-2, W-3, W-7, W-8). The tool is the ``toytool`` of
-``conftest.py``, so nothing here needs a data store.
+The log file, the life cycle and Python embedding of docs/log.rst and
+docs/writing_tools.rst, with the changes of docs/differences.rst ("Errors
+and exit status", "Log file errors", "Learning", "Honest figures and
+widths"). The tool is the ``toytool`` of ``conftest.py``, so nothing here
+needs a data store.
 """
 
 from __future__ import annotations
@@ -246,7 +248,7 @@ def test_running_instances_counts_runs_in_progress(toy):
         app.run()
 
     assert seen == [" Running instances .........: 1"] * 2
-    # Restored after a failure too (W-8 fixed).
+    # Restored after a failure too (ctools left it raised).
     assert str(app).splitlines()[3] == " Running instances .........: 0"
 
 
@@ -378,7 +380,7 @@ def test_parameter_dump_shows_raw_text_and_not_queried(toy, isolated):
     app.logFileClose()
 
     body = after_banner(texts(isolated.work / "toytool.log"))
-    # Straight after the banner, with no blank line before it (application.md §5.4).
+    # Straight after the banner, with no blank line before it, as in ctools.
     assert body[:3] == ["+============+", "| Parameters |", "+============+"]
     assert " count .....................: [not queried]" in body
     assert " flag ......................: YES" in body

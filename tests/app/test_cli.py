@@ -1,7 +1,7 @@
 """The command-line entry point: exit statuses, error lines, --help and --version.
 
-Contract §2 (Application): ``*** ERROR: <message>`` once on stderr and in
-the log; exit status 0, 1, 2, 3 or 130; a traceback only for an internal
+docs/differences.rst, "Errors and exit status": ``*** ERROR: <message>``
+once on stderr and in the log; exit status 0, 1, 2, 3 or 130; a traceback only for an internal
 error and only with ``debug=yes``. The tool is the ``toytool`` of
 ``conftest.py``; ``--help`` is shown for csiactdata, whose ``.par`` ships
 with the package. The console scripts themselves are run in

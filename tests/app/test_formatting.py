@@ -1,4 +1,4 @@
-"""The pure layout functions of the log (application.md §2.6, §3-5)."""
+"""The pure layout functions of the log (docs/log.rst)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from iactcopy.app.formatting import (
     value_line,
 )
 
-# --- parformat (§4.1) -------------------------------------------------------
+# --- parformat -------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -59,12 +59,12 @@ def test_parformat_indent_shortens_the_dots():
 
 def test_parformat_counts_characters_not_bytes():
     # 'Énergie' is 7 characters but 8 UTF-8 bytes: the dots follow the
-    # characters, so the colon stays in column 29 (W-10 fixed).
+    # characters, so the colon stays in column 29 (ctools counted bytes).
     assert parformat("Énergie").index(":") == 28
     assert parformat("Énergie") == " Énergie ...................: "
 
 
-# --- padding helpers (§4.2) ---------------------------------------------------
+# --- padding helpers ---------------------------------------------------------
 
 
 def test_fill():
@@ -114,7 +114,7 @@ def test_number():
     assert number("Observation", 2) == "Observations"
 
 
-# --- values (§3) -------------------------------------------------------------
+# --- values ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -148,7 +148,7 @@ def test_value_line_with_empty_unit_keeps_the_blank():
     assert value_line("Size", 1, "") == " Size ......................: 1 "
 
 
-# --- timestamp (§2.2) --------------------------------------------------------
+# --- timestamp --------------------------------------------------------------
 
 
 def test_timestamp_of_a_fixed_time():
@@ -165,7 +165,7 @@ def test_timestamp_now_has_the_format():
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", timestamp())
 
 
-# --- headers (§2.6) ----------------------------------------------------------
+# --- headers ----------------------------------------------------------------
 
 
 def test_header1_frame():
@@ -201,7 +201,7 @@ def test_header_unknown_style(style):
         header_lines("x", style)
 
 
-# --- banner (§5.3) -----------------------------------------------------------
+# --- banner -----------------------------------------------------------------
 
 
 def test_banner_lines():
@@ -233,7 +233,7 @@ def test_banner_names_package_and_version():
     assert lines[4].startswith("* Package: iactcopy ")
 
 
-# --- trailer (§5.5) ----------------------------------------------------------
+# --- trailer ----------------------------------------------------------------
 
 
 def test_trailer_reference_example():

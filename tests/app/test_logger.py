@@ -1,4 +1,4 @@
-"""The ctools-style logger (application.md §1-3, §5; contract W-2, W-4, W-5, W-10)."""
+"""The ctools-style logger (docs/log.rst; docs/differences.rst, "Log lines written whole")."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def test_chatter_constants():
     assert (SILENT, TERSE, NORMAL, EXPLICIT, VERBOSE) == (0, 1, 2, 3, 4)
 
 
-# --- the append algorithm (§2.2, §2.3) ---------------------------------------
+# --- the append algorithm --------------------------------------------------
 
 
 def test_line_prefix(log, echo):
@@ -176,7 +176,7 @@ def test_written_counts_characters_with_prefixes(log):
     assert log.written == len(P) + 2
 
 
-# --- gated calls (§3) ---------------------------------------------------------
+# --- gated calls -------------------------------------------------------------
 
 
 def test_string_adds_a_linefeed(log, echo):
@@ -341,7 +341,7 @@ def test_default_chatter_is_normal():
     assert Logger().chatter == NORMAL
 
 
-# --- banner and trailer (§5.3, §5.5) -----------------------------------------
+# --- banner and trailer ------------------------------------------------------
 
 
 def test_banner(log, echo):
@@ -389,7 +389,7 @@ def test_trailer_leaves_the_file_open(tmp_path):
 
 
 def test_worked_example_csiactdata_chatter_1(tmp_path):
-    """application.md §9.1, with iactcopy's banner."""
+    """The log of ctools' csiactdata at chatter 1, with iactcopy's banner."""
     path = tmp_path / "csiactdata_cmd1.log"
     log = Logger(chatter=TERSE, clock=fixed_clock)
     log.open(path)
@@ -440,7 +440,7 @@ def test_worked_example_csiactdata_chatter_1(tmp_path):
     )
 
 
-# --- file handling (§2.5, W-2, W-4) -------------------------------------------
+# --- file handling -----------------------------------------------------------
 
 
 def test_file_receives_the_same_text_as_the_echo(tmp_path, log, echo):
@@ -554,7 +554,7 @@ def test_no_file_no_echo_is_quiet():
     assert log.written > 0
 
 
-# --- echo (§2.3 step 5, W-5) --------------------------------------------------
+# --- echo -------------------------------------------------------------------
 
 
 def test_echo_can_be_switched_on_and_off(echo):
@@ -590,7 +590,7 @@ def test_flush_with_broken_echo(log):
     assert log.echo is None
 
 
-# --- text that UTF-8 cannot hold (W-10) ---------------------------------------
+# --- text that UTF-8 cannot hold --------------------------------------------
 
 
 def test_surrogate_escapes_are_written_to_the_file(tmp_path, log):

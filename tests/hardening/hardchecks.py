@@ -5,7 +5,8 @@
 can monkeypatch a fault into it, and captures what a user would see.
 :func:`tree_state` records every file of a tree (content digest, time,
 mode), so that "no file a user had is damaged" is one comparison.
-:func:`check_store` is the contract's promise on a local store in any state
+:func:`check_store` is the promise of docs/differences.rst, "Consistent local
+store", on a local store in any state
 a failed or killed run may leave: what is indexed is complete, and what
 lies under a real name is a whole file.
 """
@@ -197,7 +198,7 @@ def assert_kept(root: str | Path, before: dict[str, tuple]) -> None:
 def check_store(out: str | Path, remote: str | Path, *, prodname: str = SIM_NAME,
                 hduindx: str = HDU_INDEX, obsindx: str = OBS_INDEX,
                 before: dict[str, tuple] | None = None, clean: bool = True) -> set[int]:
-    """Check the contract's promise on the local store *out*; return the indexed IDs.
+    """Check that the local store *out* is consistent; return the indexed IDs.
 
     Whatever a failed or killed run left: ``master.json``, when present,
     parses; the two indexes are both there or both absent, and present when

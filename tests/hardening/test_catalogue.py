@@ -1,8 +1,9 @@
 """A catalogue of bad inputs and faults: each gets a clear one-line error, and nothing is lost.
 
-The contract (README §1-2): "Bad input gets a clear one-line error and a
-non-zero exit status, and nothing is lost: no file a user had is damaged by
-a failed run", with exit status 1 for a bad store or file, 2 for a bad
+Bad input gets a clear one-line error and a non-zero exit status, and
+nothing is lost: no file a user had is damaged by a failed run
+(docs/differences.rst, "Errors and exit status" and "Broken files"), with
+exit status 1 for a bad store or file, 2 for a bad
 command line, parameter value, prompt answer or ``@file.yaml``, 3 for a run
 that finished with missing or refused files.  Each case below runs the
 command-line entry point (:func:`iactcopy.app.cli.run_application`) in this
@@ -312,7 +313,8 @@ def test_bad_remote_index_for_the_other_tools(scene, tool, how):
     if tool == "csiactdata":
         outcome = run_tool(tool, f"datapath={scene.remote}", "mode=h")
         assert_finished(outcome, 0)
-        # Only headers are read (tools.md W-41): a text OBS_ID is found when the table is.
+        # Only headers are read (docs/differences.rst, "Index table lookup"): a text
+        # OBS_ID is found when the table is.
         listed = "Not available" not in Path("csiactdata.log").read_text(encoding="utf-8")
         assert listed == (how == "text-obs-id")
     else:
@@ -360,7 +362,10 @@ def test_run_list_that_is_a_folder(scene):
 
 @pytest.mark.parametrize("content", ["-1\n0\n", "99999\n", "9223372036854775807\n"])
 def test_run_list_of_ids_not_in_the_store_copies_nothing(scene, content):
-    """Not an error (contract §2: run-list IDs absent remotely only warn)."""
+    """Not an error: run-list IDs absent remotely only warn.
+
+    docs/differences.rst, "Errors and exit status".
+    """
     runlist = scene.work / "runs.lis"
     runlist.write_text(content, encoding="utf-8")
     outcome = scene.run(f"runlist={runlist}")

@@ -493,7 +493,10 @@ _ID = re.compile(r"[+-]?[0-9]+")
 
 
 def reference_reading(data: bytes) -> tuple[list[int], int | None]:
-    """The run-list rules of contract §2, written out differently: (IDs, first bad line)."""
+    """The rules of docs/differences.rst, "Run-list parsing", written out differently.
+
+    Returns (IDs, first bad line).
+    """
     text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     ids: list[int] = []

@@ -1,6 +1,8 @@
 """Hostile input that must neither forge output, nor exhaust memory, nor pass for a bug.
 
-Issue 17 (part B): store content with control characters, an index declaring
+docs/differences.rst ("Store content in the log", "Memory for index files",
+"Broken files", "Passwords in URLs", "Stale user copy"): store content with
+control characters, an index declaring
 millions of rows, master files and index files that break their parsers, a
 path the system refuses, passwords in URLs and user parameter files that are
 links.  Each test reproduces the attack and looks at what a user sees.

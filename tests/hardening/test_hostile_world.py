@@ -1,11 +1,12 @@
-"""A hostile local side, and runs stopped from outside: each attack of issue 17, part A.
+"""A hostile local side, and runs stopped from outside.
 
-docs/differences.rst and docs/tools/csiactcopy.rst: a folder of outpath swapped for a
-link while a run copies, ``.part`` names taken by hard links, FIFOs or the
-user's own files, SIGTERM and SIGHUP from a batch system, Ctrl-C between the
-renames of the two indexes, a disk or a log that fills up.  Signals are sent
-by the process to itself at a chosen point (a monkeypatched call), never
-after a length of time.
+docs/differences.rst ("Folders stay inside outpath", "Part file ownership",
+"Orderly stop", "Full local disk", "Log file errors") and
+docs/tools/csiactcopy.rst: a folder of outpath swapped for a link while a run
+copies, ``.part`` names taken by hard links, FIFOs or the user's own files,
+SIGTERM and SIGHUP from a batch system, Ctrl-C between the renames of the two
+indexes, a disk or a log that fills up.  Signals are sent by the process to
+itself at a chosen point (a monkeypatched call), never after a length of time.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Hostile stores and links: nothing is written outside outpath, nothing to the remote store.
 
-Contract §2: "A path in an index that resolves outside the folder of the
-remote master, or is absolute, is refused ... A run writes nothing outside
+docs/differences.rst, "Missing and unsafe files" and "Folders stay inside
+outpath": a path in an index that resolves outside the folder of the remote
+master, or is absolute, is refused; a run writes nothing outside
 ``outpath`` except its log, its report and the user parameter file, and
-nothing at all to the remote store."  Every run here is watched by
+nothing at all to the remote store.  Every run here is watched by
 :func:`guard`: a snapshot (bytes, times, modes) of the whole temporary
 folder of the test (sentinel files beside the stores, the parent of
 ``outpath``) except ``outpath``, the log and the user parameter folder, and

@@ -1,6 +1,6 @@
-"""Command-line arguments (parameters.md §5.1-5.3, contract §2 "Command line").
+"""Command-line arguments (docs/parameters.rst; docs/differences.rst, "Command line").
 
-The §5.3 vectors with the contract's changes: an exact name beats a prefix,
+ctools' own examples with iactcopy's changes: an exact name beats a prefix,
 a unique prefix is accepted, an ambiguous one lists the candidates, a
 repeated name is an error, ``name+``/``name-`` set a boolean, ``@file.yaml``
 sets values and later arguments win, ``mode=h`` suppresses prompts, and
@@ -69,8 +69,9 @@ def test_values_set_and_nothing_prompted(pset, prompter):
 
 
 def test_mode_h_suppresses_automatic_prompts(pset, prompter):
-    # Contract: unlike ctools, `mode=h` on the command line means no prompts
-    # for `a` parameters; `d` is explicitly `ql` and still asked.
+    # Unlike ctools, `mode=h` on the command line means no prompts for `a`
+    # parameters (docs/differences.rst, "Automatic mode"); `d` is explicitly
+    # `ql` and still asked.
     apply_arguments(pset, ["mode=h"])
     read_all(pset)
     assert prompter.asked == ['d [dd] ']
@@ -106,7 +107,7 @@ def test_repeated_name_is_an_error(pset, args, words):
 
 @pytest.mark.parametrize(("arg", "words"), [
     ("b=20", ['"b=20"', '"b"', "20", "0 to 10"]),
-    ("b=abc", ['"b=abc"', "'abc'", "real"]),           # W-9: no longer accepted
+    ("b=abc", ['"b=abc"', "'abc'", "real"]),           # ctools read 0 for it
     ("ipar=xx", ['"ipar=xx"', "'xx'", "integer"]),
     ("ipar=99", ['"ipar=99"', "99", "0 to 10"]),
     ("clobber=", ['"clobber="', "''", "y/yes"]),

@@ -1,4 +1,6 @@
-"""Tools running at once with one PFILES folder lose no learned value (contract §2, W-1, W-2).
+"""Tools running at once with one PFILES folder lose no learned value.
+
+docs/differences.rst, "Atomic parameter save".
 
 Eight processes load the same parameter file, wait for each other, and then
 each learns a different parameter at the same moment.  Every value must be

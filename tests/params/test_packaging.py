@@ -1,6 +1,6 @@
 """The shipped ``.par`` files and how the package finds them.
 
-Contract §1 and §3; tools.md §2.1, §3.1, §4.1.
+docs/differences.rst, "Tools and parameters".
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from iactcopy.params.pfiles import load_parameters, read_definition, system_fold
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
-#: The ctools lines of tools.md §2.1, §3.1, §4.1, with the two tutorial
-#: defaults of the contract §1 for csiactcopy.
+#: The lines of ctools' own .par files, with the two defaults csiactcopy takes
+#: from the ctools tutorial (docs/differences.rst, "Tools and parameters").
 CTOOLS_LINES = {
     "csiactdata": """\
 datapath,    s, a, NONE,,, "Path were data are located (NONE uses $VHEFITS environment variable)"
@@ -44,7 +44,7 @@ master_indx, s, h, master.json,,, "Name of master index file"
 """,
 }
 
-#: parameters.md §6: the standard lines every ctools file ends with.
+#: The standard lines every ctools file ends with.
 STANDARD = """\
 chatter,  i, h, 2,0,4, "Chattiness of output"
 clobber,  b, h, yes,,, "Overwrite existing output files with new output files?"
@@ -68,7 +68,8 @@ def test_shipped_par_file_has_the_ctools_lines(tool):
     ctools, standard = fields(CTOOLS_LINES[tool]), fields(STANDARD.format(tool=tool))
     assert shipped[:len(ctools)] == ctools
     assert shipped[-len(standard):] == standard
-    # Parameters iactcopy adds are hidden and stand just before chatter (contract §1).
+    # Parameters iactcopy adds are hidden and stand just before chatter (docs/differences.rst,
+    # "Tools and parameters").
     added = shipped[len(ctools):-len(standard)]
     assert all(mode == "h" for _, _, mode, *_ in added)
     assert [par.name for par in parameters] == [f[0] for f in shipped]

@@ -1,8 +1,9 @@
 """Parameter sets from Python: typed access, assignment, modes and what is learned.
 
-parameters.md §2.10, §3.1-3.2, §3.6, §5.5 with the contract's differences:
-``a`` follows the current ``mode`` value (W-14), a failed assignment keeps
-value and status (W-26), Python text works for every type (W-23).
+docs/parameters.rst, with the differences of docs/differences.rst: ``a``
+follows the current ``mode`` value ("Automatic mode"), a failed assignment
+keeps value and status ("Number validation"), Python text works for every
+type ("Other parameter details").
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def test_set_boolean(typed, value, stored, typed_value):
 
 @pytest.mark.parametrize(("name", "value", "stored", "read"), [
     ("ipar", 7, "7", 7),
-    ("ipar", 3.0, "3", 3),          # an integral float is an integer (W-23)
+    ("ipar", 3.0, "3", 3),          # an integral float is an integer
     ("ipar", "8", "8", 8),          # text works from Python as on the command line
     ("rpar", 2.5, "2.5", 2.5),
     ("rpar", 4, "4", 4.0),
@@ -117,7 +118,7 @@ def test_failed_assignment_keeps_value_and_status(typed, name, value, words):
 
 
 def test_w26_rejected_values_leave_status_alone(make_set):
-    # parameters.md §2.10: in ctools a rejected `inf` left a NaN status on 1.0
+    # In ctools a rejected `inf` left a NaN status on 1.0
     # and a rejected `20` made INDEF look valid.
     pset = make_set('r1, r, h, 1.0,0,10, "p"\nr2, r, h, INDEF,0,10, "p"\n')
     with pytest.raises(ParameterError):
@@ -190,7 +191,7 @@ def test_filename_expansion_happens_when_read(make_set, monkeypatch, folders):
     assert pset.filename("b") == "/second/y.fits"
     assert pset.filename("c") == f"{folders.home}/z.fits"
     assert pset.filename("d") == "$IACT_NONE/w"   # unknown variables are left as written
-    assert pset.filename("e") == "/first.fits"    # W-12: $NAME ends where a name ends
+    assert pset.filename("e") == "/first.fits"    # $NAME ends where a name ends
     # What is stored (and learned) is the text as written.
     assert pset["a"].text == "$IACT_A/x.fits"
     monkeypatch.setenv("IACT_A", "/later")
@@ -202,7 +203,7 @@ def test_filename_expansion_happens_when_read(make_set, monkeypatch, folders):
     ("$ENV(IACT_A)/f", "/first/f"),
     ("$(IACT_A)/f", "/first/f"),
     ("'$IACT_A'/f", "'$IACT_A'/f"),        # nothing is expanded inside single quotes
-    ("a~/f", "a~/f"),                      # W-12: `~` counts only at the start
+    ("a~/f", "a~/f"),                      # `~` counts only at the start
     ("  $IACT_A/f  ", "/first/f"),         # surrounding blanks are not part of the name
 ])
 def test_filename_expansion_forms(make_set, monkeypatch, stored, read):
@@ -271,7 +272,7 @@ def test_modes_and_automatic_mode(make_set, mode, queried, learned):
 
 
 def test_automatic_mode_follows_the_current_mode_value(make_set):
-    # W-14: `a` is resolved when read, so setting `mode` later changes it.
+    # `a` is resolved when read, so setting `mode` later changes it.
     pset = make_set(MODES.format(mode="ql"))
     assert pset.is_query(pset["auto"]) and pset.is_learn(pset["auto"])
     pset.set("mode", "h")

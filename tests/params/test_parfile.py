@@ -1,7 +1,7 @@
-"""Reading and writing ``.par`` lines (parameters.md §1, contract §2 "Parameters").
+"""Reading and writing ``.par`` lines (docs/parameters.rst).
 
-The test vectors of parameters.md §1.6 are checked with the deliberate
-differences of the contract: blanks are spaces and tabs, CRLF is a line end,
+The line forms GammaLib reads are checked with the deliberate differences
+of docs/differences.rst, "Parameter file syntax": blanks are spaces and tabs, CRLF is a line end,
 the last line needs no newline, ``l`` is a mode, and inside quotes ``""``
 is one ``"``.
 """
@@ -25,7 +25,7 @@ def definition(text: str):
     return {par.name: par for par in parameters_from_text(parse_par(text, source="t.par"))}
 
 
-# -- §1.6: lines that parse -----------------------------------------------------------
+# -- lines that parse ----------------------------------------------------------------
 
 PARSED = [
     pytest.param(
@@ -66,7 +66,8 @@ PARSED = [
         'my name, s, h, v w ,,, "x"\n',
         ("my name", "s", "h", "v w", "", "", "x"),
         id="blanks-inside-fields"),
-    # Contract: the last line is read fully without its newline (W-7).
+    # The last line is read fully without its newline (GammaLib dropped its
+    # last character).
     pytest.param(
         "a, s, h, v,,, Unquoted prompt",
         ("a", "s", "h", "v", "", "", "Unquoted prompt"),
@@ -75,7 +76,7 @@ PARSED = [
         "a, s, h, v,,,",
         ("a", "s", "h", "v", "", "", ""),
         id="last-line-empty-prompt-without-newline"),
-    # Contract: tabs are blanks (W-6); the reference refused type "<TAB>s".
+    # Tabs are blanks; the reference refused type "<TAB>s".
     pytest.param(
         'a,\ts, h, v,,, "p"\n',
         ("a", "s", "h", "v", "", "", "p"),
@@ -84,12 +85,12 @@ PARSED = [
         'a\t,\ts\t,\th\t,\t"v"\t,\t,\t,\t"p"\t\n',
         ("a", "s", "h", "v", "", "", "p"),
         id="tabs-everywhere"),
-    # Contract: CRLF is a line end; the reference left `p"\r` in the prompt.
+    # CRLF is a line end; the reference left `p"\r` in the prompt.
     pytest.param(
         'a, s, h, v,,, "p"\r\n',
         ("a", "s", "h", "v", "", "", "p"),
         id="crlf"),
-    # Contract: inside quotes "" stands for one ".
+    # Inside quotes "" stands for one ".
     pytest.param(
         'x, s, h, "with ""x"" y",,, "p"\n',
         ("x", "s", "h", 'with "x" y', "", "", "p"),
@@ -111,8 +112,9 @@ def test_parse_vector(line, expected):
 
 
 def test_mode_field_keeps_a(make_set):
-    # §1.6 shows `a->ql`; here the field keeps `a` and is resolved through the
-    # current `mode` value whenever the parameter is read (contract, W-14).
+    # GammaLib resolves `a` to `ql` on loading; here the field keeps `a` and is
+    # resolved through the current `mode` value whenever the parameter is read
+    # (docs/differences.rst, "Automatic mode").
     pset = make_set('inobs, f, a, events.fits,,, "p"\nmode, s, h, ql,,, "m"\n')
     assert pset["inobs"].mode == "a"
     assert pset.mode_letters(pset["inobs"]) == "ql"
@@ -120,7 +122,7 @@ def test_mode_field_keeps_a(make_set):
 
 @pytest.mark.parametrize("mode", ["a", "h", "q", "l", "al", "la", "hl", "lh", "ql", "lq"])
 def test_every_mode_spelling_is_accepted(mode):
-    # Contract: `l`, `al`, `la` (HEASoft) are accepted besides GammaLib's modes.
+    # `l`, `al`, `la` (HEASoft) are accepted besides GammaLib's modes.
     assert definition(f'a, s, {mode}, v,,, "p"\n')["a"].mode == mode
 
 
@@ -160,7 +162,7 @@ def test_read_par_reads_a_file(tmp_path):
                                         ("b", "s", "h", "w", "", "", "q")]
 
 
-# -- §1.6: lines that are refused --------------------------------------------------
+# -- lines that are refused --------------------------------------------------------
 
 SYNTAX_ERRORS = [
     pytest.param("name5, s, a, 'single, quoted',,, \"single\"\n", "found 8",
@@ -275,10 +277,10 @@ def test_render_value_refuses_line_breaks_and_nul(bad):
 
 
 @pytest.mark.parametrize(("raw", "value", "expected"), [
-    # W-5: an indented line keeps its indentation and stays well-formed.
+    # An indented line keeps its indentation and stays well-formed.
     ('  lead, s, a, leadval,,, "Leading spaces"\n', "new",
      '  lead, s, a, new,,, "Leading spaces"\n'),
-    # W-4: a value with a comma is quoted; a quoted value stays quoted.
+    # A value with a comma is quoted; a quoted value stays quoted.
     ('name2, s, a, "quoted, value",,, "Prompt two"\n', "other, value",
      'name2, s, a, "other, value",,, "Prompt two"\n'),
     ('name1, s, a, hello,,, "Prompt one"\n', "bye",

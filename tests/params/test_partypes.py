@@ -1,9 +1,9 @@
-"""The value converters of the ``.par`` types (parameters.md §2, contract §2).
+"""The value converters of the ``.par`` types (docs/parameters.rst).
 
 Deliberate differences from GammaLib checked here: integers match
-``[+-]?[0-9]+`` and reals are what ``float()`` reads (W-9), numeric options
-compare as numbers (W-10), every filename type knows undefined values
-(W-11), times are checked when set (W-13).
+``[+-]?[0-9]+`` and reals are what ``float()`` reads, numeric options
+compare as numbers, every filename type knows undefined values, times are
+checked when set (docs/differences.rst, "Number validation").
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def test_boolean_ignores_options():
 def test_boolean_from_python():
     assert convert("b", True) == "yes"
     assert convert("b", False) == "no"
-    # Kept from ctools (parameters.md §5.5): an int is accepted for a boolean.
+    # Kept from ctools: an int is accepted for a boolean.
     assert convert("b", 1) == "yes"
     assert convert("b", 0) == "no"
     assert "2.5" in refused("b", 2.5)
@@ -112,7 +112,7 @@ def test_range_with_one_bound():
     # Only max: an upper bound.
     assert convert("i", "3", "", "5") == "3"
     assert "at most 5" in refused("i", "6", "", "5")
-    # Only min: an enumeration (parameters.md §2.3, kept).
+    # Only min: an enumeration, as in ctools.
     assert convert("i", "0", "0|1|2", "") == "0"
     assert "one of 0|1|2" in refused("i", "3", "0|1|2", "")
 
@@ -133,7 +133,7 @@ def test_not_a_number_is_outside_every_range():
 def test_integer_from_python():
     assert convert("i", 3) == "3"
     assert convert("i", -3) == "-3"
-    assert convert("i", 3.0) == "3"  # an integral float is an integer (W-23)
+    assert convert("i", 3.0) == "3"  # an integral float is an integer
     assert "2.5" in refused("i", 2.5)
     assert "True" in refused("i", True)
     assert "'text'" in refused("i", "text")
@@ -164,7 +164,7 @@ def test_real_range():
 
 
 def test_numeric_options_compare_as_numbers():
-    # W-10: `1` is the option `1.0`; the user's spelling is stored.
+    # `1` is the option `1.0`; the user's spelling is stored.
     assert convert("r", "1", "1.0|2.0", "") == "1"
     assert convert("i", "+1", "0|1|2", "") == "+1"
     assert "one of 1.0|2.0" in refused("r", "3", "1.0|2.0", "")
@@ -216,7 +216,7 @@ def test_values_with_line_breaks_or_nul_are_refused(value):
 @pytest.mark.parametrize("code", ["f", "fr", "fw", "fe", "fn"])
 @pytest.mark.parametrize("text", ["", "NONE", "indef", "Undef", "UNDEFINED", "  "])
 def test_every_filename_type_knows_undefined(code, text):
-    # W-11: NONE and the empty string mean "no file" for every filename type.
+    # NONE and the empty string mean "no file" for every filename type.
     assert get_type(code).status(convert(code, text)) is Status.UNDEFINED
 
 

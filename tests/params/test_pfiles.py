@@ -1,4 +1,4 @@
-"""Finding, synchronising and saving ``.par`` files (parameters.md §4, contract §2).
+"""Finding, synchronising and saving ``.par`` files (docs/parameters.rst).
 
 PFILES is ``user;system`` with ``:``-separated folders; without ``;`` every
 folder is a user folder; without PFILES the user folder is ``$HOME/pfiles``;
@@ -84,7 +84,7 @@ def test_package_folder_is_always_the_last_system_folder(monkeypatch, tmp_path):
 
 
 def test_empty_pfiles_pieces_are_skipped(monkeypatch, tmp_path):
-    # W-20: an empty piece is not "/".
+    # An empty piece is not "/" (as it was in ctools).
     monkeypatch.setenv("PFILES", f"::{tmp_path}/u:;")
     search = SearchPath.from_environment()
     assert search.user == (f"{tmp_path}/u",)
@@ -239,7 +239,7 @@ def test_a_user_copy_that_no_longer_fits_is_rebuilt_from_the_definition(system_p
 
 
 def test_layout_comments_indentation_and_quotes_survive(write_par, folders):
-    # W-4, W-5: quoted values stay quoted, indented lines stay well-formed,
+    # Quoted values stay quoted, indented lines stay well-formed,
     # CRLF line ends and the spacing around the value are kept.
     text = ('# banner\r\n'
             '  lead, s, a, leadval,,, "Leading spaces"\r\n'
@@ -450,7 +450,7 @@ def test_pinned_hidden_value_is_written_with_mode_hl(system_par, folders):
 
 
 def test_command_line_may_name_a_parameter_the_stale_copy_lacks(system_par, write_par, folders):
-    # W-16: the command line applies to the synchronised set, not the stale copy.
+    # The command line applies to the synchronised set, not the stale copy.
     write_par(folders.user, "tool", STALE_USER)
     pset = load_parameters("tool")
     apply_arguments(pset, ["title=new title", "infile=cmd.fits"])

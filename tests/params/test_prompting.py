@@ -1,10 +1,11 @@
-"""Prompting for query parameters (parameters.md §3.3-3.5, contract §2 "Prompting").
+"""Prompting for query parameters (docs/parameters.rst).
 
-Prompts happen lazily, when a parameter is first read, with the text of
-§3.4.  Answers come from a pipe here (StreamPrompter on StringIO streams):
-an empty answer keeps the value, quotes around an answer are removed, an
-invalid answer from a pipe is an error, and at end of input the value is
-kept with the warning ``no answer for "<name>", using "<value>"``.
+Prompts happen lazily, when a parameter is first read, with ctools' text
+(docs/differences.rst, "Prompting").  Answers come from a pipe here
+(StreamPrompter on StringIO streams): an empty answer keeps the value,
+quotes around an answer are removed, an invalid answer from a pipe is an
+error, and at end of input the value is kept with the warning
+``no answer for "<name>", using "<value>"``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def piped(answers: str) -> tuple[StreamPrompter, io.StringIO, io.StringIO]:
     return StreamPrompter(io.StringIO(answers), stdout, stderr), stdout, stderr
 
 
-# -- §3.4 prompt text -------------------------------------------------------------------
+# -- prompt text ------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("line", "shown"), [
     ('inobs, f, a, events.fits,,, "Input event list or observation definition XML file"',
@@ -129,7 +130,7 @@ def test_without_a_prompter_nothing_is_asked(make_set):
 # -- answers ---------------------------------------------------------------------------
 
 def test_reference_session_from_a_pipe(make_set):
-    # parameters.md §3.5: stdin "  20 \n5\n gal\n\n".  Contract: the invalid
+    # ctools' example session, stdin "  20 \n5\n gal\n\n".  Here the invalid
     # first answer from a pipe is an error (nobody can correct it).
     prompter, _, _ = piped("  20 \n5\n gal\n\n")
     pset = make_set(PAR, prompter=prompter)

@@ -1,4 +1,6 @@
-"""Property tests: a saved ``.par`` file reads back to the same values (contract §2).
+"""Property tests: a saved ``.par`` file reads back to the same values.
+
+docs/differences.rst, "Parameter file syntax".
 
 Any value without newline, carriage return or NUL survives: commas, double
 and single quotes, blanks and tabs at the ends, ``#``, unicode.

@@ -39,7 +39,7 @@ import pytest
 from iactcopy.store.access import urls as remote
 from iactcopy.testing.storegen import generate_store
 
-# ../shared beside the repository (CI clones it anywhere): <repo>/../shared/data/...
+# The folder "shared" beside the repository's own folder (CI clones both anywhere).
 HESS_STORE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hess_dl3_dr1"
 GENERATED_PROD = "sim"
 GENERATED_NOBS = 6

@@ -1,5 +1,6 @@
-"""A password in a URL is used for the run and never stored or printed (issue 17, part B).
+"""A password in a URL is used for the run and never stored or printed.
 
+docs/differences.rst, "Passwords in URLs":
 ``http://user:password@host/...``: the log's parameter block, its index
 lines, the YAML report, error messages and the learned ``.par`` hold no
 password; the log and the report show ``***`` in its place, and the URL is

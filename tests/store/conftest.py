@@ -10,7 +10,7 @@ import pytest
 from iactcopy.store.index.tables import IndexTable
 from iactcopy.testing.storegen import generate_store
 
-# ../shared beside the repository (CI clones it anywhere): <repo>/../shared/data/...
+# The folder "shared" beside the repository's own folder (CI clones both anywhere).
 HESS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hess_dl3_dr1"
 
 HDU_ROWS = (("aeff", "aeff_2d", "aeff"), ("bkg", "bkg_3d", "bkg"), ("edisp", "edisp_2d", "edisp"),

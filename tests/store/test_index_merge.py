@@ -228,7 +228,7 @@ def test_header_from_remote_and_local_only_keywords_kept(make_obs):
 
 
 def test_fifty_id_run_list_gives_fifty_observations(sim_store):
-    """The reference appended the whole remote table for a multiple of 50 IDs (W-1)."""
+    """The reference appended the whole remote table for a multiple of 50 IDs."""
     folder = sim_store.parent
     hdu = IndexTable.read(folder / "hdu-index.fits.gz", "HDU")
     obs = IndexTable.read(folder / "obs-index.fits.gz", "OBS")

@@ -23,7 +23,7 @@ def runlist(tmp_path, text, name="runs.lis"):
     ("15000 # a note\n", [15000]),
     ("15000\tcomment\n", [15000]),
     ("15000,15001\n", [15000]),                   # a comma ends the ID
-    ("15000,\n", [15000]),                        # W-44: ctools aborted here
+    ("15000,\n", [15000]),                        # ctools aborted here
     ("   15002\n", [15002]),                      # leading blanks
     ("# header\n#15000\n   # indented comment\n\t#tab\n15003", [15003]),
     ("\n  \n\t\n15004\n\n", [15004]),              # blank lines

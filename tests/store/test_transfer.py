@@ -209,7 +209,8 @@ def test_full_copy_is_identical_and_keeps_times(remote: Path, out: Path):
                              "refused": 0, "failed": 0}
     for relpath in SIZES:
         assert os.stat(out / relpath).st_mtime_ns == os.stat(remote / relpath).st_mtime_ns
-    # W-23: remote permission bits kept, owner write added, nothing forced.
+    # Remote permission bits kept, owner write added, nothing forced (ctools
+    # forced 0644).
     assert (out / "data/sub/irf.fits.gz").stat().st_mode & 0o777 == 0o644
     assert parts(out) == []
 

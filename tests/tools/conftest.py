@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-#: The real store of the shared data folder (tools.md §1.5).
-# ../shared beside the repository (CI clones it anywhere): <repo>/../shared/data/...
+#: The real store of the shared data folder: H.E.S.S. DL3 DR1.
+# The folder "shared" beside the repository's own folder (CI clones both anywhere).
 HESS_STORE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hess_dl3_dr1"
 HESS_INDEX_FILES = ("hdu-index.fits.gz", "obs-index.fits.gz")
 

@@ -41,7 +41,7 @@ def obs_set(table) -> set[int]:
 
 def assert_consistent(outpath: Path, remote: Path | None = None, *,
                       prodname: str = SIM_NAME):
-    """Check the contract's promise on a local store; return its (HDU, OBS) tables.
+    """Check that a local store is consistent; return its (HDU, OBS) tables.
 
     The master parses; every HDU row points to a file present locally (equal
     to the remote one when *remote* is given); the OBS index lists exactly

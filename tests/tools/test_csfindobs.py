@@ -1,4 +1,4 @@
-"""csfindobs from the command line and from Python (tools.md §4, §5.2, §6.5; contract §2).
+"""csfindobs from the command line and from Python (docs/tools/csfindobs.rst).
 
 Expected selections are computed independently of iactcopy: the OBS index is
 read with astropy.io.fits and the pointings are compared with
@@ -33,7 +33,7 @@ CRAB = (83.63, 22.51, 2.5)
 CRAB_RUNS = [23523, 23526, 23559, 23592]
 MSH_15_52 = (228.53, -59.16, 2.0)
 PKS_2155 = (329.71, -30.2339, 2.0)
-#: tools.md §5.2 item 7: ``ra=NONE expression="ZEN_PNT < 30 && LIVETIME > 1600"``.
+#: ctools' selection for ``ra=NONE expression="ZEN_PNT < 30 && LIVETIME > 1600"``.
 LOW_ZENITH_LONG_RUNS = [25443, 26850, 28967, 29024, 29118]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -388,7 +388,7 @@ def test_partial_sky_region_from_python_raises(hess_store):
 
 def test_ra_none_asks_for_no_dec_or_rad(hess_store, isolated, csfindobs_cmd):
     # mode stays "ql": dec and rad would be prompted (and meet end of input)
-    # if ra=NONE did not end the sky-region questions (tools.md §4.2 item 2).
+    # if ra=NONE did not end the sky-region questions, as it does in ctools.
     result = csfindobs_cmd(f"datapath={hess_store}", f"prodname={PROD}", "outfile=all.lis",
                            "ra=NONE")
     assert result.returncode == 0, result.stderr

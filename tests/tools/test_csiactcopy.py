@@ -1,4 +1,4 @@
-"""csiactcopy from the command line and from Python (tools.md §3, §5.3, §6; contract §2).
+"""csiactcopy from the command line and from Python (docs/tools/csiactcopy.rst).
 
 Most tests run the installed console script in a subprocess, so that exit
 statuses, prompts and stderr are the real ones, and look at what a user
@@ -247,7 +247,7 @@ def test_tutorial_replayed_with_answers_on_stdin(hess_store, isolated, csiactcop
 
 
 def test_run_list_of_50_hess_ids_gives_300_hdu_rows(hess_store, isolated, csiactcopy_cmd):
-    """tools.md W-1 and §5.3 item 13: 50 IDs pulled in the whole index in ctools."""
+    """In ctools 50 IDs pulled in the whole index (docs/differences.rst, "Index merge")."""
     from astropy.table import Table
 
     ids = sorted(int(i) for i in Table.read(hess_store / "obs-index.fits.gz")["OBS_ID"])[:50]
@@ -263,7 +263,10 @@ def test_run_list_of_50_hess_ids_gives_300_hdu_rows(hess_store, isolated, csiact
 
 # -- run lists on the generated store --------------------------------------------------
 def test_run_lists_merge_as_tools_md_5_3(sim_master, isolated, csiactcopy_cmd):
-    """§5.3 items 6-9: R1, then R2, then R2 again with clobber=yes and clobber=no."""
+    """R1, then R2, then R2 again with clobber=yes and clobber=no.
+
+    docs/differences.rst, "Index merge".
+    """
     out = isolated.work / "out"
     write_runlist(isolated.work / "r1.txt", R1)
     write_runlist(isolated.work / "r2.txt", R2)
@@ -370,7 +373,7 @@ def test_log_has_the_sections_of_tools_md_3_5(sim_master, isolated, csiactcopy_c
 
 def test_full_copy_after_run_list_with_clobber_no_indexes_everything(
         sim_master, isolated, csiactcopy_cmd):
-    """tools.md W-4, §5.3 item 16."""
+    """In ctools this left the index stale (docs/differences.rst, "Index merge")."""
     out = isolated.work / "out"
     write_runlist(isolated.work / "r1.txt", R1)
     ok(csiactcopy_cmd(*copy_args(sim_master, out, "runlist=r1.txt")))
@@ -382,7 +385,10 @@ def test_full_copy_after_run_list_with_clobber_no_indexes_everything(
 
 def test_hdu_rows_added_remotely_reach_a_local_observation_with_clobber_no(
         sim_copy, isolated, csiactcopy_cmd):
-    """tools.md W-6: a background HDU added to the remote index later (as in H.E.S.S. DR1)."""
+    """A background HDU added to the remote index later (as in H.E.S.S. DR1).
+
+    ctools never added it with clobber=no (docs/differences.rst, "Index merge").
+    """
     master = sim_copy()
     path = master.parent / "hdu-index.fits.gz"
     full = path.read_bytes()
@@ -421,7 +427,7 @@ def test_local_obs_index_that_lost_rows_is_made_consistent(sim_master, isolated,
 
 
 def test_swapped_local_columns_are_merged_by_name(sim_master, isolated, csiactcopy_cmd):
-    """tools.md W-5, §5.3 item 18: RA_PNT and DEC_PNT swapped in the local OBS index."""
+    """RA_PNT and DEC_PNT swapped in the local OBS index (docs/differences.rst, "Index merge")."""
     from astropy.io import fits
     from astropy.table import Table
 
@@ -450,7 +456,7 @@ def test_swapped_local_columns_are_merged_by_name(sim_master, isolated, csiactco
 
 def test_empty_run_list_copies_nothing_and_leaves_the_indexes(sim_master, isolated,
                                                               csiactcopy_cmd):
-    """tools.md W-3, §5.3 item 15."""
+    """ctools copied the whole production (docs/differences.rst, "Run-list parsing")."""
     empty = write_runlist(isolated.work / "empty.txt", [], header="# no match\n  # none\n\n")
     fresh = isolated.work / "fresh"
     ok(csiactcopy_cmd(*copy_args(sim_master, fresh, f"runlist={empty}")))
@@ -467,7 +473,7 @@ def test_empty_run_list_copies_nothing_and_leaves_the_indexes(sim_master, isolat
 
 
 def test_run_list_id_absent_remotely_only_warns(sim_master, isolated, csiactcopy_cmd):
-    """tools.md W-2, §5.3 item 14."""
+    """ctools crashed with a TypeError (docs/differences.rst, "Run-list parsing")."""
     write_runlist(isolated.work / "runs.txt", [1001, 99999, 1002])
     out = isolated.work / "out"
     result = ok(csiactcopy_cmd(*copy_args(sim_master, out, "runlist=runs.txt")))
@@ -481,7 +487,7 @@ def test_run_list_id_absent_remotely_only_warns(sim_master, isolated, csiactcopy
 
 def test_remote_master_with_another_name_gives_local_master_json(sim_copy, isolated,
                                                                  csiactcopy_cmd):
-    """tools.md W-8, §5.3 item 19."""
+    """ctools copied the remote master under its own name (docs/differences.rst, "Local master")."""
     master = sim_copy()
     renamed = master.with_name("hess.json")
     master.rename(renamed)
@@ -534,7 +540,10 @@ def test_hostile_index_writes_nothing_outside_outpath(sim_copy, isolated, csiact
 
 
 def test_missing_remote_file_exit_3_and_consistent_store(sim_copy, isolated, csiactcopy_cmd):
-    """tools.md W-18, §5.3 item 20."""
+    """ctools aborted on the first missing file.
+
+    docs/differences.rst, "Missing and unsafe files".
+    """
     master = sim_copy()
     missing = f"data/{SIM_NAME}_obs_001004.fits.gz"
     (master.parent / missing).unlink()
@@ -639,7 +648,10 @@ def test_indexes_in_a_subfolder_with_parent_file_dir(sim_copy, isolated, csiactc
 
 def test_other_productions_and_keys_of_the_local_master_are_kept(sim_master, isolated,
                                                                  csiactcopy_cmd):
-    """tools.md W-45: an entry whose indexes cannot be read now is kept, with a warning."""
+    """An entry whose indexes cannot be read now is kept, with a warning.
+
+    docs/differences.rst, "Local master".
+    """
     out = isolated.work / "out"
     out.mkdir()
     other = {"name": "unmounted", "hduindx": "/mnt/gone/hdu.fits", "obsindx": "obs.fits",
@@ -658,7 +670,7 @@ def test_other_productions_and_keys_of_the_local_master_are_kept(sim_master, iso
 # -- errors ----------------------------------------------------------------------------
 def test_unknown_prodname_exit_1_lists_productions_creates_nothing(sim_master, isolated,
                                                                    csiactcopy_cmd):
-    """tools.md W-25, §5.3 item 10."""
+    """ctools created outpath before the checks (docs/differences.rst, "Consistent local store")."""
     out = isolated.work / "out"
     result = ok(csiactcopy_cmd(*copy_args(sim_master, out, prodname="nosuch")), status=1)
     error_line(result, '"nosuch"', SIM_NAME)
@@ -699,7 +711,10 @@ def test_missing_remote_master_exit_1(isolated, csiactcopy_cmd, tmp_path):
 
 @pytest.mark.parametrize("where", [".", "sub/out"])
 def test_outpath_in_the_remote_store_is_refused(sim_copy, isolated, csiactcopy_cmd, where):
-    """tools.md W-27: ctools rewrote the remote index; nothing is written to the remote."""
+    """ctools rewrote the remote index; nothing is written to the remote.
+
+    docs/differences.rst, "Missing and unsafe files".
+    """
     master = sim_copy()
     write_runlist(isolated.work / "r1.txt", R1)
     before = snapshot(master.parent, skip=())
@@ -710,7 +725,10 @@ def test_outpath_in_the_remote_store_is_refused(sim_copy, isolated, csiactcopy_c
 
 
 def test_unreadable_local_index_stops_before_copying(sim_master, isolated, csiactcopy_cmd):
-    """tools.md W-28: a corrupt local index is found before any file is copied."""
+    """A corrupt local index is found before any file is copied.
+
+    docs/differences.rst, "Consistent local store".
+    """
     out = isolated.work / "out"
     out.mkdir()
     (out / "hdu-index.fits.gz").write_bytes(b"this is no FITS file")
@@ -766,7 +784,10 @@ def test_python_run_with_missing_file_reports_status_3(sim_copy, isolated):
 
 
 def test_execute_with_missing_file_still_learns(sim_copy, isolated):
-    """Contract §2: a run that ends with status 3 learns its parameters, like one with 0."""
+    """A run that ends with status 3 learns its parameters, like one with 0.
+
+    docs/differences.rst, "Learning".
+    """
     master = sim_copy()
     (master.parent / "data" / f"{SIM_NAME}_obs_001000.fits.gz").unlink()
     app = csiactcopy(remote_master=str(master), prodname=SIM_NAME, outpath="pyout3")
@@ -794,7 +815,10 @@ def test_python_lock_held_too_long_is_a_clear_error(sim_master, isolated, monkey
 
 def test_index_and_master_files_are_fsynced_data_files_are_not(sim_master, isolated,
                                                                monkeypatch):
-    """Contract §2: data files are not fsync'ed one by one; index and master files are."""
+    """Data files are not fsync'ed one by one; index and master files are.
+
+    docs/differences.rst, "Part files".
+    """
     synced: list[str] = []
     real_fsync = os.fsync
 

@@ -1,9 +1,10 @@
-"""csiactcopy processes that are killed, or that run at the same moment (contract §2).
+"""csiactcopy processes that are killed, or that run at the same moment.
 
-"A data file is copied to ``<name>.part`` ... an interrupted run never leaves
-a truncated file under a real name, and a rerun resumes", and "Index and
-master files are replaced atomically under the lock, so concurrent runs into
-one ``outpath`` are safe."  These tests start real processes; they wait for
+docs/differences.rst, "Part files" and "Consistent local store": a data file
+is copied to ``<name>.part``, so an interrupted run never leaves a truncated
+file under a real name, and a rerun resumes; index and master files are
+replaced atomically under the lock, so concurrent runs into one ``outpath``
+are safe.  These tests start real processes; they wait for
 states (a ``.part`` file, a process end), never for a length of time.
 """
 

@@ -1,7 +1,8 @@
 """What rsync users expect of csiactcopy: a dry run, a space check, verify=yes, a summary.
 
-Each test starts from the attack or the missing feature of issue 17 (part B)
-and looks at what a user sees: stdout, stderr, the log, the files in
+Each test starts from a feature of docs/differences.rst ("Dry run", "Free
+space", "Content check", "Terminal summary") or from an attack on it, and
+looks at what a user sees: stdout, stderr, the log, the files in
 ``outpath`` and the exit status.
 """
 

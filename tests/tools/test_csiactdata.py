@@ -1,9 +1,9 @@
-"""csiactdata from the command line and from Python (tools.md §2; application.md §5-9; contract §2).
+"""csiactdata from the command line and from Python (docs/tools/csiactdata.rst).
 
 The golden tests compare the log of a run on the H.E.S.S. DL3 DR1 store,
-line for line, with the worked example of application.md §9.1 adapted to
-that store.  The command-line tests run the installed console script in a
-subprocess, so that exit statuses, stderr and signals are the real ones.
+line for line, with the log ctools' csiactdata writes for that store.  The
+command-line tests run the installed console script in a subprocess, so that
+exit statuses, stderr and signals are the real ones.
 """
 
 from __future__ import annotations
@@ -63,8 +63,8 @@ def split_log(text: str) -> tuple[list[str], list[str], str]:
     """Cut a log into (banner lines, body lines, trailer line), checking banner and trailer.
 
     The banner is a box of 80-wide lines between two lines of 80 stars that
-    names the tool, the version and iactcopy (application.md §5.3, contract
-    §1). The log ends with a blank line and the trailer (§5.5).
+    names the tool, the version and iactcopy (docs/differences.rst, "Log
+    format"). The log ends with a blank line and the trailer.
     """
     texts = log_texts(text)
     stars = "*" * 80
@@ -84,9 +84,9 @@ def split_log(text: str) -> tuple[list[str], list[str], str]:
 
 def expected_body(store: Path, chatter: int, *, debug: bool = False,
                   logfile: str = "csiactdata_cmd1.log") -> list[str]:
-    """The log of application.md §9.1 between banner and trailer, for the H.E.S.S. store.
+    """The log of ctools between banner and trailer, for the H.E.S.S. store.
 
-    With the contract's fix of W-42: at chatter 0 nothing at all.
+    At chatter 0 nothing at all (docs/differences.rst, "Honest figures and widths").
     """
     if chatter == 0:
         return []
@@ -164,7 +164,8 @@ def test_golden_log(hess_store, isolated, csiactdata_cmd, chatter, debug):
     log = (isolated.work / "csiactdata_cmd1.log").read_text(encoding="utf-8")
     _, body, _ = split_log(log)
     assert body == expected_body(hess_store, chatter, debug=debug)
-    # At chatter 0 the frame alone: banner, blank line, trailer (W-42 fixed).
+    # At chatter 0 the frame alone: banner, blank line, trailer (ctools wrote
+    # its frame at every chatter level).
     assert ("Available data configs" in log) == (chatter > 0)
     # The prefix is UTC time: between the start and the end of the run.
     assert all(int(before) <= t <= after + 1 for t in log_times(log))
@@ -224,8 +225,8 @@ def test_missing_master_file_is_one_error_line_exit_1(isolated, csiactdata_cmd, 
     line = error_line(result, f'"{nowhere}/master.json"', "not found", "master_indx")
     log = (isolated.work / "x.log").read_text(encoding="utf-8")
     _, body, _ = split_log(log)
-    # The failure is in the log (W-1 fixed), and nothing else: the check comes
-    # before the Parameters block, as in ctools (application.md §9.3).
+    # The failure is in the log (docs/differences.rst, "Errors and exit status"),
+    # and nothing else: the check comes before the Parameters block, as in ctools.
     assert body == [line]
     assert not isolated.user_par.exists(), "a failed run learns nothing"
 
@@ -628,7 +629,7 @@ def test_failed_run_learns_nothing(hess_store, isolated, csiactdata_cmd, tmp_pat
     assert isolated.user_par.read_text(encoding="utf-8") == before
 
 
-# -- Python forms (application.md §8) ------------------------------------------------
+# -- Python forms ---------------------------------------------------------------------
 def test_python_run_lists_names_and_writes_no_file(hess_store, isolated):
     app = csiactdata()
     app["datapath"] = str(hess_store)
@@ -672,7 +673,7 @@ def test_python_argv_form_with_program_name(hess_store, isolated):
 
     assert app.names() == ["hess_dl3_dr1"]
     assert app["chatter"].integer() == 3
-    # The command-line form opens the log in the constructor (application.md §6.1).
+    # The command-line form opens the log in the constructor, as in ctools.
     app.logFileClose()
     assert body_of(isolated.work / "csiactdata.log") == expected_body(
         hess_store, 3, logfile="csiactdata.log")
@@ -780,7 +781,7 @@ def test_python_pardict(isolated, monkeypatch):
 
 
 def test_running_the_tool_never_imports_astropy(hess_store, isolated):
-    # astropy costs 0.3 s at start-up (contract §3); csiactdata must not load it.
+    # astropy costs 0.3 s at start-up; csiactdata must not load it.
     code = textwrap.dedent(f"""
         import sys
         from iactcopy.app.cli import run_application

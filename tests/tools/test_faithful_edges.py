@@ -1,7 +1,8 @@
-"""Attacks on issue 13 (faithful local store): each test is a reproduced problem.
+"""Edge cases of the faithful local store: each test is a reproduced problem.
 
-Every test here fails on branch attack13 (664c1bd): each reproduces one finding of the
-attack report on issue 13.  Mark them xfail or fix the product before merging.
+docs/differences.rst, "Faithful indexes": each test reproduces a way in which
+a local index once differed from the remote one, or a local store was
+damaged, and checks that it no longer does.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
 rows kept are found with :func:`numpy.isin`, and the merged table is built
 with one concatenation and a stable sort, so that indexes of 10^5
 observations and 10^6 HDU rows merge in a fraction of a second, where
-ctools rescanned the table once a row (docs/differences.rst).  The counts of
+ctools rescanned the table once a row (docs/differences.rst, "Index merge").
+The counts of
 what it did come back as a :class:`~iactcopy.store.index.mergestats.MergeStats`.
 """
 

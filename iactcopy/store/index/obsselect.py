@@ -2,9 +2,11 @@
 
 The cone and the quality cut work on whole columns with numpy; the user's
 expression goes to cfitsio's row filter (through fitsio), the same engine
-ctools used, but evaluated on its own instead of inside a file name
-(tools W-37), and its rows are ANDed with the other cuts, so that it can
-only narrow them (W-12); the selection recorded for the log and the run list
+ctools used, but evaluated on its own instead of inside a file name (where
+``[`` and long expressions break), and its rows are ANDed with the other
+cuts, so that it can only narrow them (ctools appended it unbracketed, so an
+``||`` escaped the sky cut; docs/differences.rst, "User expression"); the
+selection recorded for the log and the run list
 shows it bracketed.
 """
 

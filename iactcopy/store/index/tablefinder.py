@@ -1,6 +1,7 @@
 """Finding the index table in a FITS file, and checking it from its headers alone.
 
-Stores exist whose index extension has no name or a wrong one (docs/differences.rst);
+Stores exist whose index extension has no name or a wrong one
+(docs/differences.rst, "Index table lookup");
 :func:`choose_table` applies the rules that find it, for fitsio (when a table
 is read) and for the header scanner of :mod:`iactcopy.store.fits.headers`
 (when csiactdata only checks that a production is usable).  This module
@@ -121,9 +122,10 @@ class TableHeader:
 def choose_table(tables: Sequence[TableHeader], kind: str, path: str) -> TableHeader:
     """Pick the index table of `kind` among the tables of a file.
 
-    Stores exist whose index extension has no name or a wrong one (contract
-    §2), so each rule is tried over all tables before the next, looser one:
-    the EXTNAME, then ``HDUCLAS1='INDEX'`` with ``HDUCLAS2`` equal to `kind`,
+    Stores exist whose index extension has no name or a wrong one
+    (docs/differences.rst, "Index table lookup"), so each rule is tried over
+    all tables before the next, looser one: the EXTNAME, then
+    ``HDUCLAS1='INDEX'`` with ``HDUCLAS2`` equal to `kind`,
     then the columns.
 
     Raises

@@ -63,7 +63,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 KEY_COLUMNS = {"HDU": ("OBS_ID", "HDU_TYPE", "HDU_CLASS"), "OBS": ("OBS_ID",)}
-"""The columns identifying a row in a merge (docs/differences.rst)."""
+"""The columns identifying a row in a merge (docs/differences.rst, "Index merge")."""
 
 # Written afresh on every write, so never carried over from a table read.
 _NOT_CARRIED = frozenset({

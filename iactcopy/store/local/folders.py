@@ -8,8 +8,8 @@ blindly: a link is resolved and allowed only when its real location is inside
 the real ``outpath``, and the walk starts again from ``outpath`` along that
 real location, with the same checks.  Once a file's folder is open, its
 ``.part``, its rename and its clean-up all happen in that very folder,
-wherever a swap moves names meanwhile (docs/differences.rst, "No folder of
-outpath is followed out of it while a run copies").
+wherever a swap moves names meanwhile (docs/differences.rst, "Folders stay
+inside outpath").
 """
 
 from __future__ import annotations

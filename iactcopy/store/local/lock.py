@@ -2,12 +2,14 @@
 
 A full run holds the lock exclusively (filelock, which takes an ``flock`` on
 Unix) while it changes the local indexes and master file, so that runs into
-one ``outpath`` at the same time lose nothing (tools W-29, W-30).
+one ``outpath`` at the same time lose nothing (docs/differences.rst,
+"Consistent local store").
 
 The lock file's content means nothing to the lock.  iactcopy keeps there
 the stamp of the last run that had nothing to do
-(:mod:`iactcopy.store.local.stamp`): the contract allows no other file of
-its own in a local store.  The note is written only under the exclusive
+(:mod:`iactcopy.store.local.stamp`): the lock is the only file of its own
+that iactcopy leaves in a local store (docs/differences.rst, "Local store
+layout").  The note is written only under the exclusive
 lock and read only under a shared one, so no reader sees half of it; a run
 killed while writing it leaves a note that does not parse, which means a
 full run.

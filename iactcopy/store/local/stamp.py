@@ -7,8 +7,9 @@ then cost several times what ``rsync -a`` needs to find nothing to do.
 
 A full run that finds exactly nothing to do (every file up to date, no
 index or master rewritten, no warning from the store layer) leaves a stamp
-in the store's lock file (:mod:`iactcopy.store.local.lock`; the contract
-allows no other file of iactcopy's in a local store): what it worked from
+in the store's lock file (:mod:`iactcopy.store.local.lock`; the lock is the
+only file of iactcopy's in a local store, docs/differences.rst, "Local store
+layout"): what it worked from
 and what it found.  What it worked from is its
 parameters, the iactcopy version, SHA-256 digests of the remote master and
 index files (of the very files it read, each taken before the file was

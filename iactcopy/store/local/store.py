@@ -4,15 +4,16 @@ After the files were copied, :func:`update_local_store` merges the remote
 rows of the observations that arrived complete into the local indexes and
 writes the production's entry into the local ``master.json``, all under the
 lock ``outpath/.iactcopy.lock`` and each file replaced atomically, so that
-runs into one ``outpath`` at the same time lose nothing (tools W-29,
-W-30).  The three files are written to temporaries first and renamed only
-when all are complete (:class:`~iactcopy.atomicfile.ReplaceTogether`): a
+runs into one ``outpath`` at the same time lose nothing.  The three files are
+written to temporaries first and renamed only when all are complete
+(:class:`~iactcopy.atomicfile.ReplaceTogether`): a
 full disk leaves the old ones, which agree with each other, and the
 temporaries of a run killed meanwhile are removed by the next one.  The
-result is always consistent (docs/differences.rst): every row of the local HDU index
+result is always consistent (docs/differences.rst, "Consistent local
+store"): every row of the local HDU index
 points to a file present locally, the OBS index lists exactly the
 observations of the HDU index, and other productions of the local master
-are kept untouched (W-45).
+are kept untouched (docs/differences.rst, "Local master").
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def check_local_store(outpath: str, production: Production, *,
     """Check, before anything is copied, that the local master and indexes can be read.
 
     A corrupt local store found only after copying gigabytes is a waste
-    (tools W-28).  Missing files are fine: they are created.
+    (ctools found it only then).  Missing files are fine: they are created.
 
     Parameters
     ----------
@@ -65,8 +66,8 @@ def check_local_store(outpath: str, production: Production, *,
     remote_root : str, optional
         The folder of the remote master when it is on a local disk or a
         mount. ``outpath`` must not lie in it: ctools then rewrote the
-        remote index files (tools W-27), and a run writes nothing to the
-        remote store (docs/differences.rst). Default: not checked (a URL store).
+        remote index files, and a run writes nothing to the remote store
+        (docs/differences.rst, "Missing and unsafe files"). Default: not checked (a URL store).
 
     Raises
     ------
@@ -219,7 +220,8 @@ def _in_both(hdu: IndexFile, obs: IndexFile, dropped: list[str], *, before: np.n
     another line.
 
     The OBS index must list exactly the observations of the HDU index
-    (docs/differences.rst), also when a local OBS index had lost rows; the HDU index
+    (docs/differences.rst, "Consistent local store"), also when a local OBS
+    index had lost rows; the HDU index
     may hold several tables, and the OBS index lists the observations that
     any of them holds.
     """
@@ -246,7 +248,8 @@ def _present_rows(hdu: IndexFile, outpath: str, production: Production
 
     A row with an empty FILE_NAME names no file at all: it goes, with a
     warning, since every row of the local index must point to a complete
-    file (docs/differences.rst) and a reader such as gammapy fails on it.  A row
+    file (docs/differences.rst, "Consistent local store") and a reader such
+    as gammapy fails on it.  A row
     whose file is not present (it was removed, or the row was in a local
     index whose files are gone) goes too, and is named in the list of rows
     dropped: no row leaves a local index without a word.

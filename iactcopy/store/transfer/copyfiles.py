@@ -5,7 +5,7 @@ action; :func:`copy_files` carries out the ``"copy"`` actions, in parallel,
 and returns a :class:`CopyReport`. Progress goes to a :class:`Callback`,
 whose default does nothing.
 
-Decisions (docs/differences.rst; tools W-15 to W-23):
+Decisions (docs/differences.rst, "Part files" and "Up to date"):
 
 * A local file is **up to date** when its size equals the remote size and
   its modification time is within :data:`MTIME_TOLERANCE` (1 s) of the
@@ -21,7 +21,7 @@ Decisions (docs/differences.rst; tools W-15 to W-23):
   kept and suggest ``clobber=yes``.
 * Every file is written to ``<target>.part`` beside its target, its byte
   count checked, its time set, owner write permission added (remote bits
-  otherwise kept, W-23), and renamed onto the target. Data files are not
+  otherwise kept, not forced to 0644 as ctools did), and renamed onto the target. Data files are not
   fsync'ed. A kill leaves at most a ``.part``; the target is never truncated.
 * Several processes may copy into one folder at once; they take turns on
   each ``.part`` file by the locking scheme of :mod:`iactcopy.store.transfer.partfiles`,
