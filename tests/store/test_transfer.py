@@ -1,5 +1,5 @@
-"""Tests of the file-transfer engine: iactcopy.store.access.sources and
-iactcopy.store.transfer.copyfiles."""
+"""Tests of the file-transfer engine: iactcopy.store.access.sources,
+iactcopy.store.transfer.plan and iactcopy.store.transfer.copyfiles."""
 
 from __future__ import annotations
 
@@ -24,15 +24,9 @@ import iactcopy
 from iactcopy.store.access import sources
 from iactcopy.store.access.sources import FileInfo, LocalSource, Source, UnsafePath, check_relpath
 from iactcopy.store.transfer import copyfiles as transfer
-from iactcopy.store.transfer.copyfiles import (
-    ACTIONS,
-    NO_CALLBACK,
-    OUTCOMES,
-    Callback,
-    copy_files,
-    plan_copy,
-)
+from iactcopy.store.transfer.copyfiles import NO_CALLBACK, Callback, copy_files
 from iactcopy.store.transfer.partfiles import PART_MODE
+from iactcopy.store.transfer.plan import ACTIONS, OUTCOMES, plan_copy
 
 MIB = 1 << 20
 BASE_NS = 1_600_000_000_123_456_789  # remote mtimes, with a nanosecond part
@@ -555,7 +549,8 @@ CHILD = textwrap.dedent("""
     import json, os, sys, time
     sys.path.insert(0, {root!r})
     from iactcopy.store.access.sources import LocalSource
-    from iactcopy.store.transfer.copyfiles import Callback, copy_files, plan_copy
+    from iactcopy.store.transfer.copyfiles import Callback, copy_files
+    from iactcopy.store.transfer.plan import plan_copy
 
     remote, out, relpaths, go, nthreads, pause = sys.argv[1:7]
 
