@@ -26,7 +26,7 @@ from iactcopy.store.access.sources import FileInfo, LocalSource, Source, UnsafeP
 from iactcopy.store.transfer import copyfiles as transfer
 from iactcopy.store.transfer.copyfiles import NO_CALLBACK, Callback, copy_files
 from iactcopy.store.transfer.partfiles import PART_MODE
-from iactcopy.store.transfer.plan import ACTIONS, OUTCOMES, Outcome, plan_copy
+from iactcopy.store.transfer.plan import ACTIONS, OUTCOMES, CopyPlan, Outcome, plan_copy
 
 MIB = 1 << 20
 BASE_NS = 1_600_000_000_123_456_789  # remote mtimes, with a nanosecond part
@@ -307,6 +307,10 @@ def test_outcomes_read_as_their_words():
     assert [f"{a}" for a in ACTIONS] == ["copy", "up to date", "kept", "missing", "refused"]
     assert json.dumps({Outcome.UP_TO_DATE: [Outcome.KEPT]}) == '{"up to date": ["kept"]}'
     assert {Outcome.MISSING: 1} == {"missing": 1} and Outcome("failed") is Outcome.FAILED
+    plan = CopyPlan("/nowhere", False, [])
+    assert repr(plan.counts) == ("{'copy': 0, 'up to date': 0, 'kept': 0, 'missing': 0, "
+                                 "'refused': 0}")
+    assert plan.counts[Outcome.KEPT] == 0
 
 
 class Recording(LocalSource):

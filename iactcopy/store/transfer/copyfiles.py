@@ -150,9 +150,10 @@ class CopyReport:
         return sorted(found)
 
     @property
-    def counts(self) -> dict:
-        """Number of files per outcome, keyed by :class:`~iactcopy.store.transfer.plan.Outcome`."""
-        return {outcome: len(files) for outcome, files in self.by_outcome().items()}
+    def counts(self) -> dict[str, int]:
+        """Number of files per outcome, keyed by its words (``"up to date"``, or
+        ``Outcome.UP_TO_DATE``: the same key)."""
+        return {outcome.value: len(files) for outcome, files in self.by_outcome().items()}
 
     def sort(self) -> None:
         """Sort the files of each outcome by path."""

@@ -167,10 +167,13 @@ class CopyPlan:
         return sum(e.size for e in self.entries if e.action == Outcome.COPY)
 
     @property
-    def counts(self) -> dict:
-        """Number of entries per action (every action present, maybe 0)."""
+    def counts(self) -> dict[str, int]:
+        """Number of entries per action (every action present, maybe 0), keyed by its words.
+
+        ``counts[Outcome.KEPT]`` and ``counts["kept"]`` are the same item.
+        """
         found = Counter(e.action for e in self.entries)
-        return {action: found[action] for action in ACTIONS}
+        return {action.value: found[action] for action in ACTIONS}
 
     def __len__(self) -> int:
         return len(self.entries)
