@@ -20,7 +20,6 @@ __all__ = [
     "DataStoreError",
     "RunListError",
     "IndexTableError",
-    "CopyIncomplete",
     "LogFileError",
     "LocalDiskError",
 ]
@@ -125,12 +124,6 @@ class RunListError(IactcopyError, ValueError):
     """A run list file that cannot be read, with its file and line."""
 
     exit_status = 1
-
-
-class CopyIncomplete(IactcopyError):
-    """A copy that finished, but some files were missing or refused."""
-
-    exit_status = 3
 
 
 class LogFileError(IactcopyError, OSError):

@@ -44,17 +44,9 @@ from iactcopy.store.local.stamp import Stamp, counting_warnings, digest, remote_
 from iactcopy.store.master import MasterIndex, Production
 from iactcopy.store.runlist import id_list, read_runlist
 from iactcopy.store.transfer.checkedcopy import CheckedCopy
-from iactcopy.store.transfer.copyfiles import (
-    COPY,
-    KEPT,
-    MISSING,
-    REFUSED,
-    UP_TO_DATE,
-    CopyPlan,
-    CopyReport,
-    plan_copy,
-)
+from iactcopy.store.transfer.copyfiles import CopyReport
 from iactcopy.store.transfer.freespace import check_free_space, free_bytes
+from iactcopy.store.transfer.plan import CopyPlan, Outcome, plan_copy
 from iactcopy.tools.progress import progress_for
 
 if TYPE_CHECKING:
@@ -196,11 +188,11 @@ class csiactcopy(Application):
         counts = plan.counts
         lines = [f"Dry run: nothing is copied or written into {outpath}",
                  f"Observations: {observations}",
-                 f"Files to copy: {counts[COPY]} ({_megabytes(plan.bytes_to_copy)})",
-                 f"Files up to date: {counts[UP_TO_DATE]}",
-                 f"Differing files kept: {counts[KEPT]}",
-                 f"Files missing: {counts[MISSING]}",
-                 f"Files refused: {counts[REFUSED]}"]
+                 f"Files to copy: {counts[Outcome.COPY]} ({_megabytes(plan.bytes_to_copy)})",
+                 f"Files up to date: {counts[Outcome.UP_TO_DATE]}",
+                 f"Differing files kept: {counts[Outcome.KEPT]}",
+                 f"Files missing: {counts[Outcome.MISSING]}",
+                 f"Files refused: {counts[Outcome.REFUSED]}"]
         self.log.header1(TERSE, "Dry run")
         for line in lines:
             self.log.string(TERSE, printable(line))
@@ -251,7 +243,7 @@ class csiactcopy(Application):
             paths = local_paths(settings.outpath, production)
         with self._timed("plan"):
             plan = self._plan(source, stamp.files, production, settings)
-        if any(entry.action != UP_TO_DATE for entry in plan.entries):
+        if any(entry.action != Outcome.UP_TO_DATE for entry in plan.entries):
             return False
         self.log_parameters(TERSE)
         self._log_runlist(wanted)
@@ -309,7 +301,7 @@ class csiactcopy(Application):
                          clobber=settings.clobber, nthreads=settings.nthreads,
                          reserved=local_store_files(production))
         plan.entries = [entry for entry in plan.entries
-                        if not (entry.relpath in DOC_FILES and entry.action == MISSING)]
+                        if not (entry.relpath in DOC_FILES and entry.action == Outcome.MISSING)]
         return self._checked.replan(plan)
 
     def _settings(self) -> Settings:

@@ -20,7 +20,6 @@ from iactcopy.app import cli
 from iactcopy.app.cli import guarded, main_for, report_error, run_application, wants_debug
 from iactcopy.app.helptext import help_text
 from iactcopy.errors import (
-    CopyIncomplete,
     DataStoreError,
     IactcopyError,
     IndexTableError,
@@ -83,7 +82,6 @@ def test_wants_debug(argv, expected):
     (DataStoreError("no store"), 1),
     (IndexTableError("no index"), 1),
     (RunListError("list.txt:3: bad"), 1),
-    (CopyIncomplete("2 files missing"), 3),
 ])
 @pytest.mark.parametrize("debug", [False, True])
 def test_user_errors_give_their_status_and_one_line(capsys, error, status, debug):

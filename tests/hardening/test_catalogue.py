@@ -978,6 +978,31 @@ def test_unreadable_file(scene, what):
         scene.assert_untouched()
 
 
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EIO], ids=errno.errorcode.get)
+@pytest.mark.parametrize("moment", ["planning", "copying"])
+def test_unreadable_remote_data_file_is_not_missing(scene, monkeypatch, code, moment):
+    """A remote data file that exists but cannot be read (injected: as root, mode 000 is
+    readable): looked up, it is refused; opened for the copy, it failed; never "missing".
+    Its observation is left out, the others are indexed (exit 3)."""
+    name = f"{SIM_NAME}_obs_001010.fits.gz"
+    method = "info" if moment == "planning" else "_open_fd"
+    real = getattr(sources.LocalSource, method)
+
+    def unreadable(self, relpath):
+        if relpath.endswith(name):
+            raise OSError(code, os.strerror(code), str(scene.remote / relpath))
+        return real(self, relpath)
+
+    monkeypatch.setattr(sources.LocalSource, method, unreadable)
+    shutil.rmtree(scene.out)
+    outcome = scene.run("nthreads=1")
+    assert_finished(outcome, 3)
+    problem = "refused: cannot be read" if moment == "planning" else "failed"
+    line, = [line for line in outcome.stderr.splitlines() if name in line]
+    assert f"{problem}: {os.strerror(code)}" in line and "missing" not in line
+    assert scene.assert_sound() == set(SIM_IDS) - {1010}
+
+
 @pytest.mark.skipif(AS_ROOT, reason=ROOT_REASON)
 def test_read_only_outpath(scene):
     scene.freeze()

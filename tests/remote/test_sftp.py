@@ -264,3 +264,34 @@ def test_unreachable_sftp_server_after_three_attempts(closed_port):
     source = FsspecSource(f"sftp://127.0.0.1:{closed_port}/store")
     with pytest.raises(ConnectionError, match=r"\(3 attempts\)"):
         source.info("master.json")
+
+
+def test_an_sshfs_mount_is_looked_up_in_parallel(sshd, ssh_home, generated_store, tmp_path):
+    """A store on an sshfs mount of the loopback sshd: a network mount, whose files the
+    plan looks up in parallel; the copy from it is whole."""
+    from iactcopy.store.access.mounts import mount_type
+    from iactcopy.store.access.sources import LocalSource
+
+    unmount = shutil.which("fusermount3") or shutil.which("fusermount")
+    if shutil.which("sshfs") is None or unmount is None or not os.path.exists("/dev/fuse"):
+        pytest.skip("sshfs, fusermount or /dev/fuse is missing (make sysdeps)")
+    mountpoint = tmp_path / "mounted"
+    mountpoint.mkdir()
+    mounted = subprocess.run(
+        ["sshfs", "-p", str(sshd.port), f"{sshd.user}@127.0.0.1:{generated_store}",
+         str(mountpoint), "-o", f"IdentityFile={ssh_home / 'id_ed25519'},"
+         f"UserKnownHostsFile={ssh_home / 'known_hosts'},StrictHostKeyChecking=yes"],
+        capture_output=True, text=True, timeout=60)
+    if mounted.returncode:
+        pytest.skip(f"sshfs cannot mount here: {mounted.stderr.strip()}")
+    try:
+        assert mount_type(mountpoint) == "fuse.sshfs"
+        assert LocalSource(mountpoint).network_lookups is True
+        assert LocalSource(tmp_path).network_lookups is False
+        outpath = tmp_path / "local"
+        app = run_copy(str(mountpoint / "master.json"), outpath)
+        assert app.exit_status == 0, app.report.problems
+        for relpath in data_files(generated_store):
+            assert filecmp.cmp(generated_store / relpath, outpath / relpath, shallow=False)
+    finally:
+        subprocess.run([unmount, "-u", str(mountpoint)], capture_output=True, timeout=60)

@@ -1,5 +1,5 @@
-"""Tests of the file-transfer engine: iactcopy.store.access.sources and
-iactcopy.store.transfer.copyfiles."""
+"""Tests of the file-transfer engine: iactcopy.store.access.sources,
+iactcopy.store.transfer.plan and iactcopy.store.transfer.copyfiles."""
 
 from __future__ import annotations
 
@@ -24,15 +24,9 @@ import iactcopy
 from iactcopy.store.access import sources
 from iactcopy.store.access.sources import FileInfo, LocalSource, Source, UnsafePath, check_relpath
 from iactcopy.store.transfer import copyfiles as transfer
-from iactcopy.store.transfer.copyfiles import (
-    ACTIONS,
-    NO_CALLBACK,
-    OUTCOMES,
-    Callback,
-    copy_files,
-    plan_copy,
-)
+from iactcopy.store.transfer.copyfiles import NO_CALLBACK, Callback, copy_files
 from iactcopy.store.transfer.partfiles import PART_MODE
+from iactcopy.store.transfer.plan import ACTIONS, OUTCOMES, CopyPlan, Outcome, plan_copy
 
 MIB = 1 << 20
 BASE_NS = 1_600_000_000_123_456_789  # remote mtimes, with a nanosecond part
@@ -281,6 +275,84 @@ def test_missing_remote_file_is_reported_and_others_copied(remote, out):
     assert report.problems == [("data/run_999999.fits.gz",
                                 "missing: not found in the remote store")]
     assert not (out / "data/run_999999.fits.gz").exists()
+
+
+class Unreadable(LocalSource):
+    """A store whose README the server will not give: *code* on looking it up (as root,
+    a mode-000 file is readable, so the error is injected)."""
+
+    def __init__(self, root, code):
+        super().__init__(root)
+        self.code = code
+
+    def info(self, relpath):
+        if relpath == "README.txt":
+            raise OSError(self.code, os.strerror(self.code), str(self.root / Path(relpath)))
+        return super().info(relpath)
+
+
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EIO], ids=errno.errorcode.get)
+def test_unreadable_remote_file_is_refused_not_missing(remote, out, code):
+    _, report = copy(remote, out, source=Unreadable(remote, code))
+    assert report.missing == {}
+    why = f"cannot be read: {os.strerror(code)}: {remote / 'README.txt'}"
+    assert report.refused == {"README.txt": why}
+    assert report.problems == [("README.txt", f"refused: {why}")]
+    assert len(report.copied) == len(SIZES) - 1 and not report.complete
+    assert not (out / "README.txt").exists()
+
+
+def test_outcomes_read_as_their_words():
+    assert [str(o) for o in OUTCOMES] == ["copied", "up to date", "kept", "missing", "refused",
+                                          "failed"]
+    assert [f"{a}" for a in ACTIONS] == ["copy", "up to date", "kept", "missing", "refused"]
+    assert json.dumps({Outcome.UP_TO_DATE: [Outcome.KEPT]}) == '{"up to date": ["kept"]}'
+    assert {Outcome.MISSING: 1} == {"missing": 1} and Outcome("failed") is Outcome.FAILED
+    plan = CopyPlan("/nowhere", False, [])
+    assert repr(plan.counts) == ("{'copy': 0, 'up to date': 0, 'kept': 0, 'missing': 0, "
+                                 "'refused': 0}")
+    assert plan.counts[Outcome.KEPT] == 0
+
+
+class Recording(LocalSource):
+    """Notes the thread of each look-up; *network* stands for a URL or a network mount."""
+
+    def __init__(self, root, network):
+        super().__init__(root)
+        self.network = network
+        self.threads = set()
+
+    @property
+    def network_lookups(self):
+        return self.network
+
+    def info(self, relpath):
+        self.threads.add(threading.current_thread().name)
+        return super().info(relpath)
+
+
+@pytest.mark.parametrize("network", [False, True])
+def test_look_ups_run_in_parallel_only_over_a_network(remote, out, network):
+    source = Recording(remote, network)
+    plan = plan_copy(source, sorted(SIZES), out, nthreads=3)
+    assert [e.relpath for e in plan.entries] == sorted(SIZES)
+    assert plan.counts["copy"] == len(SIZES)
+    if network:
+        assert source.threads and all(re.fullmatch(r"iactcopy-plan-[0-2]", name)
+                                      for name in source.threads)
+    else:
+        assert source.threads == {threading.current_thread().name}
+
+
+def test_failing_parallel_look_up_stops_the_plan(remote, out):
+    class Broken(Recording):
+        def info(self, relpath):
+            if relpath == "data/empty.fits":
+                raise KeyboardInterrupt
+            return super().info(relpath)
+
+    with pytest.raises(KeyboardInterrupt):
+        plan_copy(Broken(remote, True), sorted(SIZES), out, nthreads=2)
 
 
 def test_remote_vanished_or_changed_after_planning(remote, out):
@@ -556,7 +628,8 @@ CHILD = textwrap.dedent("""
     import json, os, sys, time
     sys.path.insert(0, {root!r})
     from iactcopy.store.access.sources import LocalSource
-    from iactcopy.store.transfer.copyfiles import Callback, copy_files, plan_copy
+    from iactcopy.store.transfer.copyfiles import Callback, copy_files
+    from iactcopy.store.transfer.plan import plan_copy
 
     remote, out, relpaths, go, nthreads, pause = sys.argv[1:7]
 

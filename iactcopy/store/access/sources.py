@@ -4,7 +4,7 @@ A :class:`Source` names files by POSIX paths relative to its root and offers
 three primitives, :meth:`~Source.info`, :meth:`~Source.open` and
 :meth:`~Source.copy_to` (and :meth:`~Source.read_bytes`, built on ``open``);
 everything else (planning, locking, renaming) lives in
-:mod:`iactcopy.store.transfer.copyfiles`, written once on top of them.
+:mod:`iactcopy.store.transfer`, written once on top of them.
 :class:`LocalSource` reads a folder on a local disk or a mount;
 :class:`iactcopy.store.access.urls.FsspecSource` reads URLs (fsspec: http, sftp).
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import io
 import logging
 import os
@@ -159,10 +160,15 @@ class Source:
         The store root, as a path or URL.
     is_local : bool
         True when the files are on a local file system (or a mount).
+    network_lookups : bool
+        True when each :meth:`info` waits for a network round trip, so that
+        looking many files up in parallel pays: so for a URL; for a
+        :class:`LocalSource`, when its folder is on a network or FUSE mount.
     """
 
     root: str = ""
     is_local: bool = False
+    network_lookups: bool = True
 
     def info(self, relpath: str) -> FileInfo:
         """Return the size and modification time of a regular file.
@@ -240,6 +246,13 @@ class LocalSource(Source):
         # Real path of each folder already checked: resolving every component
         # of every file costs more than the copy of a small file.
         self._real_folders: dict = {"": self._real_root}
+
+    @functools.cached_property
+    def network_lookups(self) -> bool:
+        """Whether the folder is on a network or FUSE mount (read from the mount table)."""
+        from iactcopy.store.access.mounts import on_network_file_system
+
+        return on_network_file_system(self._real_root)
 
     @classmethod
     def of_master(cls, master: str) -> LocalSource:

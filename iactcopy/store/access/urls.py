@@ -23,7 +23,7 @@ Decisions:
   connections), one SSH connection
   (:class:`~iactcopy.store.access.sftp.SftpClient`) or one XRootD client
   (:class:`~iactcopy.store.access.xrootd.XRootDClient`), shared by the
-  threads of :func:`~iactcopy.store.transfer.copyfiles.plan_copy` and
+  threads of :func:`~iactcopy.store.transfer.plan.plan_copy` and
   :func:`~iactcopy.store.transfer.copyfiles.copy_files`, so ``nthreads`` files are
   in flight at once; sftp and root also keep many block requests in flight
   within each file (:mod:`iactcopy.store.access.pipelinedread`).
@@ -39,7 +39,7 @@ Decisions:
   ``Last-Modified`` (whole seconds), the sftp ``stat`` time, or a
   ``mtime``/``LastModified`` entry of another fsspec file system; None when
   there is none, and then equal sizes mean up to date (see
-  :mod:`iactcopy.store.transfer.copyfiles`).
+  :mod:`iactcopy.store.transfer.plan`).
 * **sftp.** ``sftp://[user@]host[:port]/absolute/path``.  Authentication is
   the user's SSH set-up as asyncssh reads it: the keys in ``~/.ssh``
   (``id_ed25519``, ``id_ecdsa``, ``id_rsa``), an ssh-agent, and

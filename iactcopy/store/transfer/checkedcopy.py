@@ -21,16 +21,8 @@ from collections.abc import Iterable
 
 from iactcopy.store.access.sources import Source
 from iactcopy.store.transfer.contentcheck import ContentCheck
-from iactcopy.store.transfer.copyfiles import (
-    COPY,
-    KEPT,
-    NO_CALLBACK,
-    UP_TO_DATE,
-    Callback,
-    CopyPlan,
-    CopyReport,
-    copy_files,
-)
+from iactcopy.store.transfer.copyfiles import NO_CALLBACK, Callback, CopyReport, copy_files
+from iactcopy.store.transfer.plan import CopyPlan, Outcome
 
 __all__ = ["CheckedCopy"]
 
@@ -65,16 +57,16 @@ class CheckedCopy:
         entries = []
         for entry in plan.entries:
             problem = (self.check.verify_local(entry.relpath, entry.target)
-                       if entry.action == UP_TO_DATE else None)
+                       if entry.action == Outcome.UP_TO_DATE else None)
             if problem is None:
                 entries.append(entry)
             elif plan.clobber:
                 self._damaged.append(entry.target)
-                entries.append(dataclasses.replace(entry, action=COPY,
+                entries.append(dataclasses.replace(entry, action=Outcome.COPY,
                                                    reason=f"local copy damaged: {problem}"))
             else:
                 entries.append(dataclasses.replace(
-                    entry, action=KEPT,
+                    entry, action=Outcome.KEPT,
                     reason=f"local copy damaged: {problem}; kept because clobber=no"))
         return CopyPlan(plan.outpath, plan.clobber, entries)
 
@@ -101,10 +93,10 @@ class CheckedCopy:
                             nthreads=nthreads, check=self.check)
         for relpath in second.failed:
             second.failed[relpath] = f"{second.failed[relpath]} (fetched twice)"
-        for name in ("copied", "up_to_date", "kept", "missing", "refused", "failed"):
-            for relpath, reason in getattr(second, name).items():
+        for outcome, files in second.by_outcome().items():
+            for relpath, reason in files.items():
                 report.failed.pop(relpath, None)
-                getattr(report, name)[relpath] = reason
+                report.add(relpath, outcome, reason)
         report.bytes_copied += second.bytes_copied
-        report._sort()
+        report.sort()
         return report
