@@ -207,9 +207,9 @@ class Stamp:
         """
         document = {"version": _FORMAT_VERSION, "iactcopy": __version__, **asdict(self)}
         try:
-            with store_lock(outpath, timeout=0):
+            with store_lock(outpath, timeout=0) as lock:
                 if _same(digest(local_paths(outpath, self.production)), self.local.digest):
-                    write_note(outpath, json.dumps(document))
+                    write_note(lock, json.dumps(document))
         except (DataStoreError, OSError) as err:
             log.debug("no stamp written in %s: %s", outpath, err)
 
