@@ -11,6 +11,10 @@ status 3) and left out of the local indexes, the indexes are merged by
 column name under a lock, and nothing is written outside ``outpath``.  A
 rerun with nothing to do is taken from the stamp the run before left
 (:mod:`iactcopy.store.local.stamp`), without reading any index table.
+
+The store layer runs the steps (:mod:`iactcopy.store.copyrun`); this tool
+reads the parameters and writes the log, from the one result it gets back
+and in the calls made between the steps, the same for a stamped run.
 """
 
 from __future__ import annotations
