@@ -30,6 +30,7 @@ from typing import Callable
 
 from iactcopy.atomicfile import write_atomically
 from iactcopy.errors import ParameterError, ParFileError, ParFileNotFound, excerpt
+from iactcopy.filelocks import LockTimeout, locked_file
 from iactcopy.params.parameters import (
     MODE_VALUES,
     MODES,
@@ -349,8 +350,6 @@ def write_values(pset: ParameterSet, values: Mapping[str, str], *,
     in URLs").
     """
     values = {name: without_password(text) for name, text in values.items()}
-    from filelock import FileLock, Timeout
-
     search = pset.search or SearchPath.from_environment()
     folder = search.save_folder()
     if folder is None:
@@ -364,7 +363,7 @@ def write_values(pset: ParameterSet, values: Mapping[str, str], *,
         return None
     layout = pset.layout or parse_par("", source=pset.tool)
     try:
-        with FileLock(target + ".lock", timeout=LOCK_TIMEOUT):
+        with locked_file(target + ".lock", timeout=LOCK_TIMEOUT):
             current: dict[str, str] = {}
             marked = set(pinned)
             # Merge into the target; when the first writable folder has no
@@ -386,7 +385,7 @@ def write_values(pset: ParameterSet, values: Mapping[str, str], *,
             # they are written back unchanged, as the reference passes them.
             text = _render(layout, current, marked)
             write_atomically(target, text.encode("utf-8", "surrogateescape"))
-    except Timeout:
+    except LockTimeout:
         pset.warn(f"{target} is locked by another process; parameters not learned")
         return None
     except OSError as err:

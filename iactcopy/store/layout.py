@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 import os
 import posixpath
+from typing import NamedTuple
 
 from iactcopy.errors import DataStoreError
 from iactcopy.store.access.sources import is_inside
 from iactcopy.store.master import MasterIndex, Production
 
-__all__ = ["DOC_FILES", "LOCK_NAME", "MASTER_NAME", "RESERVED_NAMES", "availability",
+__all__ = ["DOC_FILES", "LOCK_NAME", "MASTER_NAME", "RESERVED_NAMES", "LocalPaths",
+           "availability",
            "check_outpath", "local_paths", "local_store_files", "master_entries"]
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,8 @@ DOC_FILES = ("README", "README.txt", "README.md", "README.rst", "LICENSE", "LICE
 
 MASTER_NAME = "master.json"
 #: The lock file of a local store, held while its indexes and master change; it
-#: also keeps the stamp of the last run that had nothing to do.
+#: also keeps the stamp of the last run that had nothing to do (the lock never
+#: empties or deletes it: :mod:`iactcopy.filelocks`).
 LOCK_NAME = ".iactcopy.lock"
 #: iactcopy's own files in a local store: no remote file may be copied onto them.
 RESERVED_NAMES = frozenset({LOCK_NAME})
@@ -45,10 +48,17 @@ def local_store_files(production: Production) -> tuple[str, str, str]:
             posixpath.normpath(production.obsindx))
 
 
-def local_paths(outpath: str, production: Production) -> tuple[str, str, str]:
+class LocalPaths(NamedTuple):
+    """The paths of the master, HDU index and OBS index files of a local store."""
+
+    master: str
+    hdu: str
+    obs: str
+
+
+def local_paths(outpath: str, production: Production) -> LocalPaths:
     """The local master, HDU index and OBS index paths (see :func:`local_store_files`)."""
-    master, hdu, obs = (os.path.join(outpath, name) for name in local_store_files(production))
-    return master, hdu, obs
+    return LocalPaths(*(os.path.join(outpath, name) for name in local_store_files(production)))
 
 
 def check_outpath(outpath: str, remote_root: str | None) -> None:

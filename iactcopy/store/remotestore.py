@@ -13,7 +13,7 @@ import logging
 import os
 import posixpath
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -122,9 +122,10 @@ class RemoteStore:
         hdu = read_index(self.source, production.hduindx, "HDU")
         obs = read_index(self.source, production.obsindx, "OBS")
         both = intersection(hdu.obs_ids, obs.obs_ids)
+        lonely: list[int] = []
         if obs_ids is None:
             wanted, absent = both, []
-            lonely = symmetric_difference(hdu.obs_ids, obs.obs_ids)
+            lonely = symmetric_difference(hdu.obs_ids, obs.obs_ids).tolist()
             if len(lonely):
                 log.warning("%d observation(s) are listed in only one of the two index "
                             "tables and are not copied: %s", len(lonely),
@@ -137,7 +138,7 @@ class RemoteStore:
         index_dir = posixpath.dirname(check_relpath(production.hduindx))
         resolved = [resolve_file_paths(table, index_dir=index_dir) for table in hdu.tables]
         return Selection(production, hdu, obs, absent, [files for files, _ in resolved],
-                         [unsafe for _, unsafe in resolved])
+                         [unsafe for _, unsafe in resolved], lonely=lonely)
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,9 @@ class Selection:
         Per HDU table, per row, its file relative to the store root ("" for none).
     unsafe : list of numpy.ndarray of bool
         Per HDU table, per row, whether that path leaves the store (it is refused).
+    lonely : list
+        Observations that only one of the two index tables lists (with no run
+        list): not selected, and warned about.
     """
 
     production: Production
@@ -164,6 +168,7 @@ class Selection:
     absent: list[int]
     files: list[np.ndarray]
     unsafe: list[np.ndarray]
+    lonely: list = field(default_factory=list)
 
     @property
     def obs_ids(self) -> np.ndarray:

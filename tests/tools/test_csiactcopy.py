@@ -12,6 +12,7 @@ Process-level behaviour (SIGKILL, two runs at once) is in
 
 from __future__ import annotations
 
+import fcntl
 import filecmp
 import json
 import os
@@ -799,8 +800,6 @@ def test_execute_with_missing_file_still_learns(sim_copy, isolated):
 
 def test_python_lock_held_too_long_is_a_clear_error(sim_master, isolated, monkeypatch):
     """The lock waits for another run's index update; past the limit, an error says so."""
-    from filelock import FileLock
-
     from iactcopy.errors import DataStoreError
     from iactcopy.store.local import lock as storelock
 
@@ -808,8 +807,13 @@ def test_python_lock_held_too_long_is_a_clear_error(sim_master, isolated, monkey
     out = isolated.work / "pyout"
     out.mkdir()
     app = csiactcopy(remote_master=str(sim_master), prodname=SIM_NAME, outpath=str(out))
-    with FileLock(out / ".iactcopy.lock"), pytest.raises(DataStoreError, match="Another run"):
-        app.run()
+    fd = os.open(out / ".iactcopy.lock", os.O_RDWR | os.O_CREAT)   # another run's lock
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(DataStoreError, match="Another run"):
+            app.run()
+    finally:
+        os.close(fd)
     assert not (out / "hdu-index.fits.gz").exists()
 
 

@@ -20,7 +20,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from copychecks import SIM_IDS, assert_consistent, copy_args, ok, write_runlist
+from copychecks import (
+    SIM_IDS,
+    SIM_NAME,
+    assert_consistent,
+    copy_args,
+    ok,
+    production_entry,
+    write_runlist,
+)
 from test_csiactcopy import data_files, log_lines, rewrite_hdu_index, summary, values
 
 from iactcopy.store.layout import LOCK_NAME
@@ -336,3 +344,34 @@ def test_a_new_documentation_file_means_a_full_run(stamped):
     (master.parent / "LICENSE").write_text("terms of use\n", encoding="utf-8")
     assert not run()["from_stamp"]
     assert (out / "LICENSE").read_text(encoding="utf-8") == "terms of use\n"
+
+
+def test_the_stamp_holds_for_three_reruns_in_a_row_and_the_lock_keeps_it(stamped):
+    master, out, run = stamped()
+    stamp = stamp_text(out)
+    for _ in range(3):
+        assert run()["from_stamp"]
+        assert stamp_text(out) == stamp     # taking and releasing the lock leaves it
+    (master.parent / "README").write_text("a new file\n", encoding="utf-8")
+    assert not run()["from_stamp"]          # a full run, whose lock leaves the file too
+    assert (out / LOCK_NAME).is_file()
+    assert run()["from_stamp"]
+
+
+def test_a_run_that_warns_of_observations_in_one_index_only_is_never_stamped(
+        sim_copy, isolated, csiactcopy_cmd):
+    """A stamped rerun could not give that warning again: every run is a full one."""
+    master = sim_copy()
+    hduindx = master.parent / production_entry(master, SIM_NAME)["hduindx"]
+
+    def renumber(data) -> None:
+        data["OBS_ID"][data["OBS_ID"] == SIM_IDS[-1]] = 99999
+
+    rewrite_hdu_index(hduindx, renumber)
+    out = isolated.work / "out"
+    args = copy_args(master, out, "report=report.yaml")
+    for _ in range(3):
+        ok(csiactcopy_cmd(*args))
+        assert not yaml.safe_load(Path("report.yaml").read_text())["from_stamp"]
+        assert any("listed in only one of the two index tables" in line
+                   for line in log_lines())

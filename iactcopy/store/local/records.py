@@ -51,6 +51,10 @@ class LocalUpdate:
     dropped : list of str
         Each row (or group of rows) that was in a local index and was left
         out, and why; a run that drops any ends with exit status 3.
+    nameless : int
+        Rows left out because they name no file (an empty FILE_NAME).
+    leftovers : list of str
+        Temporaries of an interrupted run that could not be removed.
     """
 
     hdu_path: str
@@ -60,3 +64,14 @@ class LocalUpdate:
     master_entries: list[tuple[str, str]] = field(default_factory=list)
     unchanged: LocalState | None = None
     dropped: list[str] = field(default_factory=list)
+    nameless: int = 0
+    leftovers: list[str] = field(default_factory=list)
+
+    @property
+    def warned(self) -> bool:
+        """Whether the update warned: rows left out or repeating a key, temporaries left,
+        or a production of the local master not available."""
+        repeated = any(stats is not None and stats.duplicate_rows
+                       for stats in (self.hdu_stats, self.obs_stats))
+        return bool(self.dropped or self.nameless or self.leftovers or repeated
+                    or any(status == "Not available" for _, status in self.master_entries))

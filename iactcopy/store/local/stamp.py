@@ -6,10 +6,11 @@ local ones (to learn that nothing changes): numpy, fitsio and the merge
 then cost several times what ``rsync -a`` needs to find nothing to do.
 
 A full run that finds exactly nothing to do (every file up to date, no
-index or master rewritten, no warning from the store layer) leaves a stamp
-in the store's lock file (:mod:`iactcopy.store.local.lock`; the lock is the
-only file of iactcopy's in a local store, docs/differences.rst, "Local store
-layout"): what it worked from
+index or master rewritten, nothing left out or warned about but IDs not
+available: :mod:`iactcopy.store.copyrun` decides) leaves a stamp in the
+store's lock file (:mod:`iactcopy.store.local.lock`; the lock is the only
+file of iactcopy's in a local store, docs/differences.rst, "Local store
+layout"), which the lock never empties or deletes: what the run worked from
 and what it found.  What it worked from is its
 parameters, the iactcopy version, SHA-256 digests of the remote master and
 index files (of the very files it read, each taken before the file was
@@ -25,19 +26,18 @@ the counts from the stamp; it still plans and "copies" as a full run does,
 so every file is compared with its remote one.  It reads the stamp and
 looks at the local files under a shared lock of the store, and only if it
 gets it at once: a run updating the indexes, or a lock that cannot be taken
-at all, means a full run, which waits or says why.  A missing, foreign, malformed or stale
-stamp, or any file that differs, means a full run too.
+at all, means a full run, which waits or says why.  A missing, foreign,
+malformed or stale stamp, or any file that differs, means a full run too.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -46,12 +46,12 @@ from iactcopy.atomicfile import leftover_temporaries
 from iactcopy.errors import DataStoreError
 from iactcopy.store.access.sources import LocalSource, UnsafePath
 from iactcopy.store.index.mergestats import MergeStats
-from iactcopy.store.layout import local_paths
+from iactcopy.store.layout import local_paths, master_entries
 from iactcopy.store.local.lock import shared_note, store_lock, write_note
-from iactcopy.store.local.records import LocalState
-from iactcopy.store.master import Production
+from iactcopy.store.local.records import LocalState, LocalUpdate
+from iactcopy.store.master import MasterIndex, Production
 
-__all__ = ["Stamp", "counting_warnings", "digest", "local_state", "remote_index_digest"]
+__all__ = ["Stamp", "digest", "local_state", "remote_index_digest"]
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +198,18 @@ class Stamp:
             stamp = cls._parse(note) if note else None
             return stamp if stamp is not None and stamp._holds(inputs, source) else None
 
+    def replayed_update(self, outpath: str) -> LocalUpdate:
+        """What the update of the local store in *outpath* does again: nothing.
+
+        The merge counts are those recorded; the other productions of the
+        local master are looked at again, as a full run looks at them.
+        """
+        paths = local_paths(outpath, self.production)
+        entries = master_entries(MasterIndex.read(paths.master), self.production.name,
+                                 "Available")
+        return LocalUpdate(paths.hdu, paths.obs, self.merges["hdu"], self.merges["obs"],
+                           entries)
+
     def save(self, outpath: str) -> None:
         """Keep the stamp in the lock file of *outpath*, unless the local files changed.
 
@@ -208,9 +220,9 @@ class Stamp:
         """
         document = {"version": _FORMAT_VERSION, "iactcopy": __version__, **asdict(self)}
         try:
-            with store_lock(outpath, timeout=0):
+            with store_lock(outpath, timeout=0) as lock:
                 if _same(digest(local_paths(outpath, self.production)), self.local.digest):
-                    write_note(outpath, json.dumps(document))
+                    write_note(lock, json.dumps(document))
         except (DataStoreError, OSError) as err:
             log.debug("no stamp written in %s: %s", outpath, err)
 
@@ -278,34 +290,3 @@ def _count(value: Any) -> int:
 
 def _list_of(kind: type, values: Any) -> list:
     return [_typed(value, kind) for value in _typed(values, list)]
-
-
-@contextlib.contextmanager
-def counting_warnings() -> Iterator[_WarningCounter]:
-    """Count the warnings the store layer logs (through :mod:`logging`) within the block.
-
-    A run with such a warning is not stamped: its rerun would have to give
-    that warning again, and only a full run can.  (The tool's own warnings
-    about IDs not available are given again from the stamp.)
-
-    Yields
-    ------
-    object
-        Its ``count`` attribute is the number of warnings so far.
-    """
-    counter = _WarningCounter()
-    logger = logging.getLogger("iactcopy")
-    logger.addHandler(counter)
-    try:
-        yield counter
-    finally:
-        logger.removeHandler(counter)
-
-
-class _WarningCounter(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1

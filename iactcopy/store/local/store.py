@@ -123,7 +123,7 @@ def update_local_store(outpath: str, selection: Selection, complete: list[np.nda
     update = LocalUpdate(hdu_path, obs_path)
     indexed = unique(np.concatenate([np.zeros(0, dtype=np.int64), *complete]))
     with store_lock(outpath), _as_store_error(outpath):
-        _remove_stale_temporaries((master_path, hdu_path, obs_path))
+        update.leftovers = _remove_stale_temporaries((master_path, hdu_path, obs_path))
         local_hdu = _read_if_present(hdu_path, "HDU")
         local_obs = _read_if_present(obs_path, "OBS")
         if local_hdu is None and not len(indexed):
@@ -133,7 +133,7 @@ def update_local_store(outpath: str, selection: Selection, complete: list[np.nda
         obs, update.obs_stats = merge_index_file(local_obs, selection.obs.select(indexed),
                                                  clobber=clobber)
         listed = hdu.obs_ids
-        hdu, files, update.dropped = _present_rows(hdu, outpath, production)
+        hdu, files, update.dropped, update.nameless = _present_rows(hdu, outpath, production)
         hdu, obs = _in_both(hdu, obs, update.dropped, before=listed)
         written = 0
         # The HDU and OBS index must list the same observations: an error
@@ -243,8 +243,9 @@ def _read_if_present(path: str, kind: str) -> IndexFile | None:
 
 
 def _present_rows(hdu: IndexFile, outpath: str, production: Production
-                  ) -> tuple[IndexFile, list[str], list[str]]:
-    """The rows of *hdu* whose file is present locally, those files, and the rows dropped.
+                  ) -> tuple[IndexFile, list[str], list[str], int]:
+    """The rows of *hdu* whose file is present locally, those files, the rows dropped, and
+    the number of rows that name no file.
 
     A row with an empty FILE_NAME names no file at all: it goes, with a
     warning, since every row of the local index must point to a complete
@@ -255,7 +256,7 @@ def _present_rows(hdu: IndexFile, outpath: str, production: Production
     dropped: no row leaves a local index without a word.
     """
     index_dir = posixpath.dirname(production.hduindx)
-    tables, present_files, dropped = [], set(), []
+    tables, present_files, dropped, nameless_rows = [], set(), [], 0
     for table in hdu.tables:
         files, unsafe = resolve_file_paths(table, index_dir=index_dir)
         distinct = unique(files[(files != "") & ~unsafe])
@@ -264,6 +265,7 @@ def _present_rows(hdu: IndexFile, outpath: str, production: Production
         keep = ~unsafe & member(files, distinct[present])
         nameless = files == ""
         if nameless.any():
+            nameless_rows += int(nameless.sum())
             log.warning("%d local HDU index row(s) name no file (an empty FILE_NAME); they are "
                         "left out of the local index", int(nameless.sum()))
         gone = np.flatnonzero(~keep & ~nameless)
@@ -273,7 +275,7 @@ def _present_rows(hdu: IndexFile, outpath: str, production: Production
                         "they are left out of the local index", len(gone))
         tables.append(table if keep.all() else table.select_rows(keep))
         present_files.update(distinct[present].tolist())
-    return hdu.with_tables(tables), sorted(present_files), dropped
+    return hdu.with_tables(tables), sorted(present_files), dropped, nameless_rows
 
 
 def _gone_rows(table: IndexTable, files: np.ndarray, rows: np.ndarray) -> list[str]:
@@ -289,13 +291,16 @@ def _gone_rows(table: IndexTable, files: np.ndarray, rows: np.ndarray) -> list[s
             for (obs_id, path), names in types.items()]
 
 
-def _remove_stale_temporaries(paths: tuple[str, ...]) -> None:
+def _remove_stale_temporaries(paths: tuple[str, ...]) -> list[str]:
     """Remove the temporaries of *paths* that a killed run left (the lock is held).
+
+    Returns those that could not be removed.
 
     These files are written only under the lock (:mod:`iactcopy.atomicfile`,
     :func:`~iactcopy.store.fits.tablewrite.write_fits_tables`), so a temporary of
     theirs found by the holder has no living writer.
     """
+    left = []
     for temporary in (found for path in paths for found in leftover_temporaries(path)):
         try:
             os.unlink(temporary)
@@ -304,6 +309,8 @@ def _remove_stale_temporaries(paths: tuple[str, ...]) -> None:
             # A leftover is no reason to fail the update.
             log.warning("cannot remove %s, left by an interrupted run: %s", temporary,
                         err.strerror or err)
+            left.append(temporary)
+    return left
 
 
 def _update_master(path: str, production: Production, statistics: dict,

@@ -17,8 +17,9 @@ in a folder given by a descriptor (:mod:`iactcopy.store.local.folders`).
   removed, and the file it stands in the way of fails with a message naming
   it.
 * Several processes may copy into one folder at once.  Whoever writes
-  ``<target>.part`` holds an exclusive ``flock`` on it; the others wait, then
-  look at the target again (it is usually up to date by then).  A marked
+  ``<target>.part`` holds an exclusive ``flock`` on it
+  (:mod:`iactcopy.filelocks`); the others wait, then look at the target
+  again (it is usually up to date by then).  A marked
   ``.part`` nobody holds was left by a run that died: it is removed, by a
   holder of its lock who checked that it still is the file at that name,
   and a new one created.
@@ -34,12 +35,12 @@ cleans up.
 from __future__ import annotations
 
 import errno
-import fcntl
 import logging
 import os
 import stat
-import time
 from collections.abc import Callable, Iterable
+
+from iactcopy.filelocks import LockTimeout, wait_for_flock
 
 __all__ = ["PART_MODE", "PART_SUFFIX", "ForeignPart", "Finished", "create_part", "is_marked",
            "remove_stale_parts"]
@@ -52,7 +53,6 @@ PART_SUFFIX = ".part"
 PART_MODE = 0o200
 """Mode of a ``.part`` while it is written; with a single name and our owner, the mark."""
 
-_LOCK_POLL = (0.01, 0.2)  # first and longest pause while waiting for a .part lock
 # Read-write: the content check reads a copy back through the same descriptor
 # (a new file is ours whatever its mode).
 _CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -124,13 +124,13 @@ def create_part(folder_fd: int, name: str, shown: str, check_cancel: Callable[[]
         try:
             # Another run that saw the new file before this lock took it for a
             # dead one's, and removes it: begin again.
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            wait_for_flock(fd, timeout=0)
             st = os.fstat(fd)
             if _same_file(st, folder_fd, name):
                 if stat.S_IMODE(st.st_mode) != PART_MODE:
                     os.fchmod(fd, PART_MODE)  # a umask took the mark away
                 return fd
-        except BlockingIOError:
+        except LockTimeout:
             pass
         except BaseException:
             os.close(fd)
@@ -156,19 +156,14 @@ def _wait_or_remove(folder_fd: int, name: str, shown: str,
     try:
         if not os.path.samestat(os.fstat(fd), st):
             return  # replaced meanwhile: look again
-        pause = _LOCK_POLL[0]
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                pass
-            # Another process is writing this file: poll, so that a
-            # cancellation is not stuck behind it.
+
+        def waiting() -> None:
+            # Another process is writing this file: a cancellation must not
+            # be stuck behind it.
             check_cancel()
             log.debug("waiting for %s, written by another process", shown)
-            time.sleep(pause)
-            pause = min(2 * pause, _LOCK_POLL[1])
+
+        wait_for_flock(fd, check=waiting)
         if _same_file(os.fstat(fd), folder_fd, name):
             # Its writer is gone and did not finish: a new copy starts afresh.
             os.unlink(name, dir_fd=folder_fd)
@@ -219,11 +214,11 @@ def _remove_if_unused(folder_fd: int, name: str, shown: str,
         log.debug("cannot open %s to check it: %s", shown, err)
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        wait_for_flock(fd, timeout=0)
         if _same_file(os.fstat(fd), folder_fd, name) and os.path.samestat(os.fstat(fd), st):
             os.unlink(name, dir_fd=folder_fd)
             log.info("removed %s, left by an interrupted copy", shown)
-    except BlockingIOError:
+    except LockTimeout:
         pass  # a live copy is writing it
     except OSError as err:
         log.warning("cannot remove %s, left by an interrupted copy: %s", shown, err)
