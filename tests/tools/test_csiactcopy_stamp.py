@@ -12,10 +12,12 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import threading
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,24 @@ from copychecks import SIM_IDS, assert_consistent, copy_args, ok, write_runlist
 from test_csiactcopy import data_files, log_lines, rewrite_hdu_index, summary, values
 
 from iactcopy.store.layout import LOCK_NAME
+
+
+def _filelock_deletes_the_stamp() -> bool:
+    try:
+        release = metadata.version("filelock")
+    except metadata.PackageNotFoundError:
+        return False
+    number = tuple(int(part) for part in re.findall(r"\d+", release)[:3])
+    return number < (3, 0, 2) or (3, 20, 4) <= number < (3, 29, 5)
+
+
+# KNOWN FAILURE, until the stamp has a file of its own: it is kept in the store's
+# lock file, which filelock 3.0.0 and 3.20.4 to 3.29.4 delete on release (setup.cfg
+# allows them), so with those releases every rerun does the full work.  Strict: the
+# mark must go when the stamp moves.
+pytestmark = pytest.mark.xfail(
+    _filelock_deletes_the_stamp(), strict=True,
+    reason="the stamp lives in the lock file, which this filelock deletes on release")
 
 
 @pytest.fixture
@@ -101,6 +121,18 @@ def test_the_log_says_the_selection_came_from_the_stamp(stamped):
                for line in lines), "\n".join(lines)
     assert run("chatter=2")["from_stamp"]
     assert not any(line.startswith("Nothing changed") for line in log_lines())
+
+
+def test_the_stamp_survives_three_reruns(stamped):
+    """A copy, the rerun that finds nothing to do and stamps, then three reruns of the
+    same command: each is taken from the stamp (also at the lowest versions setup.cfg
+    allows: make test-oldest)."""
+    master, out, run = stamped("chatter=3")
+    for rerun in (1, 2, 3):
+        assert run()["from_stamp"], f"rerun {rerun} after the stamp did the full work"
+        assert any(line.startswith("Nothing changed since the last run")
+                   for line in log_lines()), f"rerun {rerun}: the log does not say so"
+    assert_consistent(out, master.parent)
 
 
 @pytest.mark.parametrize("change", [
