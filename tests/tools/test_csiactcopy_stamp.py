@@ -34,12 +34,12 @@ def _filelock_deletes_the_stamp() -> bool:
     except metadata.PackageNotFoundError:
         return False
     number = tuple(int(part) for part in re.findall(r"\d+", release)[:3])
-    return number < (3, 0, 2) or (3, 20, 4) <= number < (3, 29, 5)
+    return (3, 20, 4) <= number < (3, 29, 5)
 
 
 # KNOWN FAILURE, until the stamp has a file of its own: it is kept in the store's
-# lock file, which filelock 3.0.0 and 3.20.4 to 3.29.4 delete on release (setup.cfg
-# allows them), so with those releases every rerun does the full work.  Strict: the
+# lock file, which filelock 3.20.4 to 3.29.4 delete on release (setup.cfg allows
+# them), so with those releases every rerun does the full work.  Strict: the
 # mark must go when the stamp moves.
 pytestmark = pytest.mark.xfail(
     _filelock_deletes_the_stamp(), strict=True,
