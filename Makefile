@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: all venv sysdeps demo test lint bench docs clean
+.PHONY: all venv sysdeps demo test test-oldest lint bench docs clean
 
 all: test
 
@@ -17,6 +17,22 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[all]'
 	touch $(STAMP)
+
+# The lowest versions setup.cfg allows: every install requirement, and the test
+# extra's astropy (the tests read files with it), pinned at its lower bound by
+# .ci/lowest_pins.py.  The tests that need other extras skip, with the reason.
+OLDEST       := .venv-oldest
+OLDEST_STAMP := $(OLDEST)/.installed-stamp
+
+$(OLDEST_STAMP): setup.cfg pyproject.toml .ci/lowest_pins.py
+	rm -rf $(OLDEST)
+	$(PYTHON) -m venv $(OLDEST)
+	$(PYTHON) .ci/lowest_pins.py setup.cfg astropy > $(OLDEST)/pins.txt
+	$(OLDEST)/bin/python -m pip install --quiet -c $(OLDEST)/pins.txt -e . astropy pytest hypothesis
+	touch $(OLDEST_STAMP)
+
+test-oldest: $(OLDEST_STAMP)
+	$(OLDEST)/bin/python -m pytest -q
 
 demo: $(STAMP)
 	$(BIN)/python -m iactcopy.demo demo
@@ -37,6 +53,7 @@ lint: $(STAMP)
 
 test: $(STAMP) sysdeps lint docs
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory test-oldest
 
 # Byte-compiled first, as pip does when it installs a wheel: start-up time is
 # part of what is measured, and PYTHONDONTWRITEBYTECODE may be set.
@@ -48,4 +65,4 @@ docs: $(STAMP)
 	$(BIN)/sphinx-build -W -q -b html docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info docs/_build demo bench-work
+	rm -rf $(VENV) $(OLDEST) build dist *.egg-info docs/_build demo bench-work

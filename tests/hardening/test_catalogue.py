@@ -454,6 +454,8 @@ FINDOBS_VALUES = [
 @pytest.mark.parametrize("args, status, fragments", FINDOBS_VALUES,
                          ids=[" ".join(a)[:28] for a, _, _ in FINDOBS_VALUES])
 def test_bad_csfindobs_value(scene, args, status, fragments):
+    if any(arg.startswith("plotfile=") for arg in args):
+        pytest.importorskip("matplotlib", reason="plotfile needs matplotlib (iactcopy[plot])")
     defaults = {"datapath": str(scene.remote), "prodname": SIM_NAME, "outfile": "runs.lis",
                 "ra": "83.63", "dec": "22.01", "rad": "5", "mode": "h"}
     given = {arg.partition("=")[0] for arg in args}

@@ -11,6 +11,7 @@ no secret in any message or log.
 from __future__ import annotations
 
 import filecmp
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -26,6 +27,11 @@ from iactcopy.tools.csiactcopy import csiactcopy
 from iactcopy.tools.csiactdata import csiactdata
 
 from .conftest import GENERATED_NOBS, GENERATED_PROD
+
+#: For the tests that reach an https:// or http:// store.
+needs_http = pytest.mark.skipif(
+    not all(importlib.util.find_spec(name) for name in ("fsspec", "aiohttp")),
+    reason="fsspec and aiohttp (pip install iactcopy[remote])")
 
 TOKEN = "eyJ0ZXN0IjoidG9rZW4ifQ.c2VjcmV0LXRva2Vu"
 FIRST_ID = 100000
@@ -143,6 +149,7 @@ def test_a_refused_netrc_password_is_not_shown(generated_store, http_server, tru
     assert "wrong-password" not in result.stderr + (tmp_path / "d.log").read_text()
 
 
+@needs_http
 def test_no_token_or_password_over_plain_http(generated_store, http_server, isolated,
                                               monkeypatch, tmp_path):
     server = http_server(generated_store)
@@ -209,6 +216,7 @@ def test_ca_folder_from_x509_cert_dir(generated_store, http_server, tls_files, m
     assert app.names() == [GENERATED_PROD]
 
 
+@needs_http
 @pytest.mark.parametrize("variable", ["BEARER_TOKEN_FILE", "X509_USER_PROXY", "SSL_CERT_FILE"])
 def test_a_variable_naming_a_missing_file_is_one_clear_error(variable, tmp_path):
     missing = tmp_path / "nowhere"

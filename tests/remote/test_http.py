@@ -28,6 +28,9 @@ from iactcopy.tools.csiactdata import csiactdata
 
 from .conftest import GENERATED_NOBS, GENERATED_PROD
 
+pytest.importorskip("fsspec", reason="fsspec (pip install iactcopy[remote])")
+pytest.importorskip("aiohttp", reason="aiohttp (pip install iactcopy[remote])")
+
 FIRST_ID = 100000
 DATA = "data/{prod}_obs_{obs_id:06d}.fits.gz"
 

@@ -37,6 +37,9 @@ from iactcopy.tools.csiactdata import csiactdata
 
 from .conftest import GENERATED_NOBS, GENERATED_PROD
 
+pytest.importorskip("fsspec", reason="fsspec (pip install iactcopy[remote])")
+pytest.importorskip("asyncssh", reason="asyncssh (pip install iactcopy[remote])")
+
 SSHD = "/usr/sbin/sshd"
 FIRST_ID = 100000
 CONFIG = """\

@@ -13,10 +13,15 @@ import contextlib
 import io
 from pathlib import Path
 
+import pytest
+
 from iactcopy.app.cli import run_application
 from iactcopy.tools.csiactcopy import csiactcopy
 
 from .conftest import GENERATED_PROD
+
+pytest.importorskip("fsspec", reason="fsspec (pip install iactcopy[remote])")
+pytest.importorskip("aiohttp", reason="aiohttp (pip install iactcopy[remote])")
 
 SECRET = "s3cr3t-pw"
 

@@ -20,7 +20,8 @@ def unique(values: np.ndarray) -> np.ndarray:
         return ordered
     first = np.empty(len(ordered), dtype=bool)
     first[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    # The operator, not np.not_equal: numpy before 1.25 has no such ufunc loop for str.
+    first[1:] = ordered[1:] != ordered[:-1]
     return ordered[first]
 
 
