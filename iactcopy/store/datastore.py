@@ -119,6 +119,8 @@ class RemoteStore:
         IndexTableError
             When an index table cannot be read.
         """
+        # Both fetched at once from a remote store: one wait for the server, not two.
+        self.source.expect([production.hduindx, production.obsindx])
         hdu = read_index(self.source, production.hduindx, "HDU")
         obs = read_index(self.source, production.obsindx, "OBS")
         both = intersection(hdu.obs_ids, obs.obs_ids)
