@@ -40,6 +40,7 @@ from iactcopy.store.layout import (
 )
 from iactcopy.store.localupdate import LocalUpdate
 from iactcopy.store.master import MasterIndex, Production
+from iactcopy.store.masterahead import MasterAhead
 from iactcopy.store.remote import local_path
 from iactcopy.store.rerunstamp import Stamp, counting_warnings, digest, remote_index_digest
 from iactcopy.store.runlist import id_list, read_runlist
@@ -126,6 +127,8 @@ class csiactcopy(Application):
     def _full_run(self, settings: Settings, wanted: list[int] | None,
                   inputs: dict | None) -> None:
         """Read the indexes, copy, merge; stamp the run if it found nothing to do."""
+        # A remote master file is fetched while numpy and fitsio are imported.
+        ahead = MasterAhead(settings.remote_master, timeout=settings.timeout)
         # Imported here, not above: numpy and fitsio take longer to import than
         # a rerun with nothing to do takes in all (see _rerun_from_stamp).
         from iactcopy.store.datastore import RemoteStore
@@ -138,7 +141,8 @@ class csiactcopy(Application):
         # The remote master and index files are digested before they are read,
         # and again at the end (_save_stamp).
         digests = {"master": digest([inputs["remote_master"]]) if inputs else None}
-        store = RemoteStore.open(settings.remote_master, timeout=settings.timeout)
+        store = RemoteStore.open(settings.remote_master, timeout=settings.timeout,
+                                 ahead=ahead)
         production = store.production(settings.prodname)
         check_local_store(settings.outpath, production, remote_root=store.local_root)
         self.log_parameters(TERSE)
