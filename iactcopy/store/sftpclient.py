@@ -14,10 +14,14 @@ with latency"):
   requests outstanding, as OpenSSH's ``sftp`` does: a file of a few MB
   arrives in one round trip after its open, not one per block.  The blocks
   are handed over in order, so a copy writes sequentially.
-* **Fewer round trips per file.** The first look-up in a folder lists it
-  (one round trip per ~100 names) and later look-ups in that folder are
-  answered from the listing: a store's data folder is looked at once, not
-  once per file.  A file is closed without waiting for the answer.
+* **Fewer round trips per file.** The first look-up in a folder, or the
+  first file opened in it, lists it (:data:`LIST_AHEAD` batches of ~100
+  names asked for at once) and later look-ups in that folder are answered
+  from the listing: a store's data folder is looked at once, not once per
+  file.  A file of unknown size gets its size (from the listing, else
+  ``fstat``) with its first block, so a master or index file takes one round
+  trip after its open.  Files and folders are closed without waiting for
+  the answer.
 * **Cipher.** AES-GCM first (hardware AES makes it twice as fast as
   asyncssh's default ChaCha20-Poly1305 here), then asyncssh's own list.
 * Errors are built-in ``OSError`` subclasses (``FileNotFoundError``,
@@ -39,15 +43,19 @@ from typing import Any
 
 from iactcopy.store.pipelinedread import PipelinedReader, ReadAhead
 
-__all__ = ["CHANNELS", "FILES_AHEAD", "LIST_AHEAD", "READ_DEPTH", "WINDOW", "SftpClient"]
+__all__ = ["CHANNELS", "FILES_AHEAD", "FIRST_BLOCKS", "LIST_AHEAD", "READ_DEPTH", "WINDOW",
+           "SftpClient"]
 
 log = logging.getLogger(__name__)
 
 READ_DEPTH = 32
 """Read requests kept outstanding per file (each one block of the server's largest read)."""
 
-FILES_AHEAD = 16
+FILES_AHEAD = 32
 """Files opened, and their first blocks asked for, before the copy gets to them."""
+
+FIRST_BLOCKS = 4
+"""Blocks asked for of a file opened ahead (1 MiB), until the copy gets to it."""
 
 LIST_AHEAD = 4
 """Folder reads (about 100 names each) asked for at once when a folder is listed."""
@@ -91,7 +99,7 @@ class SftpClient:
                                         daemon=True)
         self._thread.start()
         self._listings: dict[str, asyncio.Future] = {}
-        self._ahead = ReadAhead(self._start, FILES_AHEAD)
+        self._ahead = ReadAhead(self._start, FILES_AHEAD, FIRST_BLOCKS)
         ciphers = [name for name in _PREFERRED_CIPHERS]
         ciphers += [alg.decode() for alg in asyncssh.encryption.get_default_encryption_algs()
                     if alg.decode() not in ciphers]
@@ -215,7 +223,7 @@ class SftpClient:
         """Announce the files (path, size) to be opened next: some are opened ahead."""
         self._ahead.expect(files)
 
-    def _start(self, path: str, size: int | None) -> PipelinedReader:
+    def _start(self, path: str, size: int | None, first: int | None = None) -> PipelinedReader:
         """A reader whose open and first reads are sent, without waiting for them.
 
         An error of the open is raised by the first read.  Without a *size*,
@@ -249,7 +257,7 @@ class SftpClient:
         return PipelinedReader(lambda offset, length: self._submit(read(offset, length)), path,
                                block=max(channel.limits.max_read_len, 16 << 10),
                                depth=self.depth, timeout=self.timeout, size=size,
-                               on_close=close)
+                               on_close=close, first=first)
 
     async def _size_of(self, path: str, opened: concurrent.futures.Future) -> int | None:
         """The size of the file *path* being *opened*: from its folder's listing, else fstat."""

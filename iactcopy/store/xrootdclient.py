@@ -7,13 +7,16 @@ the same three calls as :class:`~iactcopy.store.sftpclient.SftpClient`:
 
 Decisions (measurements in docs/benchmarks.rst):
 
-* **Look-ups.** The first look-up in a folder lists it, with the file
-  details, in one request (``dirlist`` with ``stat``); later look-ups in
-  that folder are answered from the listing.
+* **Look-ups.** The first look-up in a folder, or the first file of unknown
+  size read from it, lists it, with the file details, in one request
+  (``dirlist`` with ``stat``); later look-ups in that folder are answered
+  from the listing, and a file's size from it ends its reads without a
+  request that finds the end.
 * **Reads.** A file is read in blocks of :data:`BLOCK` bytes, :data:`DEPTH`
   of them in flight (the server streams each block in pieces); a file of a
-  few MB is one request after its open.  Files stay open in fsspec-xrootd's
-  handle cache, so closing them costs no round trip.
+  few MB is one request after its open.  A file read to its end is closed
+  in fsspec-xrootd's cache of open files without waiting for the answer:
+  left open, all of them would be closed, and waited for, at exit.
 * **Errors.** The XRootD status in fsspec-xrootd's message decides:
   ``[3011]`` (not found) is ``FileNotFoundError``, a failed authentication
   ("login refused") and ``[3010]`` (not authorised) are ``PermissionError``, a
@@ -48,8 +51,8 @@ BLOCK = 8 << 20
 DEPTH = 4
 """Read requests kept outstanding per file."""
 
-FILES_AHEAD = 16
-"""Files whose first blocks are asked for before the copy gets to them."""
+FILES_AHEAD = 32
+"""Files whose first block is asked for before the copy gets to them."""
 
 _CODE = re.compile(r"\[(\d{4})\]")
 _NOT_FOUND, _NOT_AUTHORIZED = "3011", "3010"
@@ -81,7 +84,7 @@ class XRootDClient:
         self.timeout = timeout
         self._fs = XRootDFileSystem(hostid=hostid, timeout=seconds, skip_instance_cache=True)
         self._listings: dict[str, asyncio.Future] = {}
-        self._ahead = ReadAhead(self._start, FILES_AHEAD)
+        self._ahead = ReadAhead(self._start, FILES_AHEAD, 1)
 
     def info(self, path: str) -> dict:
         """``{"type", "size", "mtime", "permissions"}`` of *path*."""
@@ -126,7 +129,7 @@ class XRootDClient:
         """Announce the files (path, size) to be opened next: some are opened ahead."""
         self._ahead.expect(files)
 
-    def _start(self, path: str, size: int | None) -> PipelinedReader:
+    def _start(self, path: str, size: int | None, first: int | None = None) -> PipelinedReader:
         """A reader whose first requests are sent, without waiting for them.
 
         Without a *size*, the size is asked for beside the first block (from
@@ -152,7 +155,7 @@ class XRootDClient:
             asyncio.run_coroutine_threadsafe(self._close(path), loop)
 
         return PipelinedReader(request, path, block=BLOCK, depth=DEPTH, timeout=self.timeout,
-                               size=size, on_close=close)
+                               size=size, on_close=close, first=first)
 
     async def _close(self, path: str) -> None:
         """Close *path* in fsspec-xrootd's cache of open files, once its reads are answered.
