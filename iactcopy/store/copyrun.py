@@ -380,6 +380,10 @@ class _FullRun:
     @classmethod
     def open(cls, request: CopyRequest, run: CopyRun) -> _FullRun:
         """Open the remote store and check the local one, before anything is copied."""
+        from iactcopy.store.access.masterahead import MasterAhead
+
+        # A remote master file is fetched while numpy and fitsio are imported.
+        ahead = MasterAhead(request.remote_master, timeout=request.timeout)
         # Imported here, not above: numpy and fitsio take longer to import
         # than a rerun from the stamp takes in all.
         from iactcopy.store.local.store import check_local_store
@@ -387,7 +391,7 @@ class _FullRun:
 
         inputs = request.stamp_inputs(run.wanted) if request.stampable else None
         master_digest = digest([inputs["remote_master"]]) if inputs else None
-        store = RemoteStore.open(request.remote_master, timeout=request.timeout)
+        store = RemoteStore.open(request.remote_master, timeout=request.timeout, ahead=ahead)
         production = store.production(request.prodname)
         check_local_store(request.outpath, production, remote_root=store.local_root)
         full = cls(request, store, production, inputs)

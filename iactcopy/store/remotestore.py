@@ -14,6 +14,7 @@ import os
 import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from iactcopy.store.index.tables import resolve_file_paths
 from iactcopy.store.indexfetch import read_index
 from iactcopy.store.master import MasterIndex, Production
 from iactcopy.store.runlist import id_list
+
+if TYPE_CHECKING:
+    from iactcopy.store.access.masterahead import MasterAhead
 
 __all__ = ["RemoteStore", "Selection"]
 
@@ -54,13 +58,17 @@ class RemoteStore:
         self.source = source
 
     @classmethod
-    def open(cls, remote_master: str, *, timeout: float | None = None) -> RemoteStore:
+    def open(cls, remote_master: str, *, timeout: float | None = None,
+             ahead: MasterAhead | None = None) -> RemoteStore:
         """Open the store whose master file is *remote_master*.
 
         *remote_master* is a path, or an ``http(s)://``, ``sftp://``,
         ``root://`` or ``file://`` URL (:mod:`iactcopy.store.access.urls`);
         *timeout* is the seconds a remote read may go without progress
-        (default: :data:`iactcopy.store.access.urls.TIMEOUT`).
+        (default: :data:`iactcopy.store.access.urls.TIMEOUT`).  *ahead*, the
+        read of that master file started earlier
+        (:class:`~iactcopy.store.access.masterahead.MasterAhead`), is waited
+        for instead of reading it again.
 
         Raises
         ------
@@ -70,6 +78,9 @@ class RemoteStore:
         """
         path = local_path(remote_master)
         if path is None:
+            if (ahead is not None and ahead.started and ahead.url == remote_master
+                    and ahead.timeout == timeout):
+                return cls(*ahead.result())
             return cls(*read_remote_master(remote_master, timeout=timeout))
         remote_master = path
         if not os.path.isfile(remote_master):
@@ -119,6 +130,8 @@ class RemoteStore:
         IndexTableError
             When an index table cannot be read.
         """
+        # Both fetched at once from a remote store: one wait for the server, not two.
+        self.source.expect([production.hduindx, production.obsindx])
         hdu = read_index(self.source, production.hduindx, "HDU")
         obs = read_index(self.source, production.obsindx, "OBS")
         both = intersection(hdu.obs_ids, obs.obs_ids)

@@ -42,15 +42,19 @@ class PipelinedReader:
         until a request comes back empty.
     on_close : callable, optional
         Called once by :meth:`close` (to close the remote file). Default: none.
+    first : int, optional
+        Requests sent at first, fewer than *depth* for a file read ahead of
+        the copy (:meth:`deepen` lifts the limit). Default: *depth*.
     """
 
     def __init__(self, request: Callable[[int, int], concurrent.futures.Future], path: str, *,
                  block: int, depth: int, timeout: float, size: int | None = None,
-                 on_close: Callable[[], None] | None = None):
+                 on_close: Callable[[], None] | None = None, first: int | None = None):
         self._request = request
         self._path = path
         self._block = block
-        self._depth = depth
+        self._full_depth = depth
+        self._depth = depth if first is None else max(1, min(first, depth))
         self._timeout = timeout
         self._size = size
         self._on_close = on_close
@@ -67,6 +71,12 @@ class PipelinedReader:
                                                                  self._size - self._next)
             self._pending.append((self._next, length, self._request(self._next, length)))
             self._next += length
+
+    def deepen(self) -> None:
+        """Keep *depth* requests outstanding from now on (for a reader started with fewer)."""
+        self._depth = self._full_depth
+        if not self._done:
+            self._fill()
 
     def read(self, size: int = -1) -> bytes:
         """At most *size* bytes (all that is left when negative); ``b""`` at the end.
@@ -134,15 +144,22 @@ class ReadAhead:
     Parameters
     ----------
     start : callable
-        ``start(path, size)`` returns a :class:`PipelinedReader` without
-        waiting for the server (its requests in flight).
+        ``start(path, size, first)`` returns a :class:`PipelinedReader`
+        without waiting for the server (its requests in flight), *first*
+        of them at first.
     files : int
         Files read ahead at most.
+    first : int
+        Requests each file read ahead sends before the copy takes it: with
+        many files ahead, a few blocks of each keep the link busy without
+        holding whole large files in memory.
     """
 
-    def __init__(self, start: Callable[[str, int | None], PipelinedReader], files: int):
+    def __init__(self, start: Callable[[str, int | None, int], PipelinedReader], files: int,
+                 first: int):
         self._start = start
         self._files = files
+        self._first = first
         self._lock = threading.Lock()
         self._expected: collections.deque = collections.deque()
         self._ahead: dict[str, tuple[int, PipelinedReader]] = {}
@@ -170,7 +187,10 @@ class ReadAhead:
         for _, reader in skipped:
             reader.close()
         self._fill()
-        return None if found is None or found[1] is _PLACEHOLDER else found[1]
+        if found is None or found[1] is _PLACEHOLDER:
+            return None
+        found[1].deepen()
+        return found[1]
 
     def _fill(self) -> None:
         while True:
@@ -182,7 +202,7 @@ class ReadAhead:
                 rank = self._started
                 # Reserved before it is started: other threads count it.
                 self._ahead[path] = (rank, _PLACEHOLDER)
-            reader = self._start(path, size)
+            reader = self._start(path, size, self._first)
             with self._lock:
                 if self._ahead.get(path, (None,))[0] == rank:
                     self._ahead[path] = (rank, reader)
@@ -194,6 +214,9 @@ class _Placeholder:
     """Stands for a reader being started: taking it gives nothing, closing it nothing."""
 
     def close(self) -> None:
+        pass
+
+    def deepen(self) -> None:
         pass
 
 

@@ -14,10 +14,14 @@ with latency"):
   requests outstanding, as OpenSSH's ``sftp`` does: a file of a few MB
   arrives in one round trip after its open, not one per block.  The blocks
   are handed over in order, so a copy writes sequentially.
-* **Fewer round trips per file.** The first look-up in a folder lists it
-  (one round trip per ~100 names) and later look-ups in that folder are
-  answered from the listing: a store's data folder is looked at once, not
-  once per file.  A file is closed without waiting for the answer.
+* **Fewer round trips per file.** The first look-up in a folder, or the
+  first file opened in it, lists it (:data:`LIST_AHEAD` batches of ~100
+  names asked for at once) and later look-ups in that folder are answered
+  from the listing: a store's data folder is looked at once, not once per
+  file.  A file of unknown size gets its size (from the listing, else
+  ``fstat``) with its first block, so a master or index file takes one round
+  trip after its open.  Files and folders are closed without waiting for
+  the answer.
 * **Cipher.** AES-GCM first (hardware AES makes it twice as fast as
   asyncssh's default ChaCha20-Poly1305 here), then asyncssh's own list.
 * Errors are built-in ``OSError`` subclasses (``FileNotFoundError``,
@@ -39,15 +43,22 @@ from typing import Any
 
 from iactcopy.store.access.pipelinedread import PipelinedReader, ReadAhead
 
-__all__ = ["CHANNELS", "FILES_AHEAD", "READ_DEPTH", "WINDOW", "SftpClient"]
+__all__ = ["CHANNELS", "FILES_AHEAD", "FIRST_BLOCKS", "LIST_AHEAD", "READ_DEPTH", "WINDOW",
+           "SftpClient"]
 
 log = logging.getLogger(__name__)
 
 READ_DEPTH = 32
 """Read requests kept outstanding per file (each one block of the server's largest read)."""
 
-FILES_AHEAD = 16
+FILES_AHEAD = 32
 """Files opened, and their first blocks asked for, before the copy gets to them."""
+
+FIRST_BLOCKS = 4
+"""Blocks asked for of a file opened ahead (1 MiB), until the copy gets to it."""
+
+LIST_AHEAD = 4
+"""Folder reads (about 100 names each) asked for at once when a folder is listed."""
 
 CHANNELS = 4
 """SFTP sessions opened on the connection (files are spread over them)."""
@@ -88,7 +99,7 @@ class SftpClient:
                                         daemon=True)
         self._thread.start()
         self._listings: dict[str, asyncio.Future] = {}
-        self._ahead = ReadAhead(self._start, FILES_AHEAD)
+        self._ahead = ReadAhead(self._start, FILES_AHEAD, FIRST_BLOCKS)
         ciphers = [name for name in _PREFERRED_CIPHERS]
         ciphers += [alg.decode() for alg in asyncssh.encryption.get_default_encryption_algs()
                     if alg.decode() not in ciphers]
@@ -139,14 +150,7 @@ class SftpClient:
 
     async def _info(self, path: str) -> dict:
         folder, name = posixpath.split(path)
-        listing = self._listings.get(folder)
-        if listing is None:
-            listing = self._listings[folder] = asyncio.ensure_future(self._list(folder))
-        try:
-            names = await asyncio.shield(listing)
-        except (OSError, _sftp_errors()) as err:
-            log.debug("cannot list %s (%s); looking files up one by one", folder, err)
-            names = None
+        names = await self._listed(folder)
         attrs = None if names is None else names.get(name)
         if names is not None and attrs is None:
             raise FileNotFoundError(errno.ENOENT, "no such file", path)
@@ -154,9 +158,49 @@ class SftpClient:
             attrs = await _translated(self._channel().stat(path), path)
         return _attrs_dict(attrs)
 
+    def _listing(self, folder: str) -> asyncio.Future:
+        """The listing of *folder* (started now if it is not under way); call in the loop."""
+        listing = self._listings.get(folder)
+        if listing is None:
+            listing = self._listings[folder] = asyncio.ensure_future(self._list(folder))
+            # Its failure is seen by the look-ups that await it; one started
+            # ahead and never awaited must not be reported on stderr.
+            listing.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return listing
+
+    async def _listed(self, folder: str) -> dict | None:
+        """The attributes of the entries of *folder* by name; None when it cannot be listed."""
+        try:
+            return await asyncio.shield(self._listing(folder))
+        except (OSError, _sftp_errors()) as err:
+            log.debug("cannot list %s (%s); looking files up one by one", folder, err)
+            return None
+
     async def _list(self, folder: str) -> dict:
-        names = await _translated(self._channel().readdir(folder or "/"), folder)
-        return {entry.filename: entry.attrs for entry in names}
+        """List *folder* with :data:`LIST_AHEAD` requests in flight, and close it unawaited."""
+        path = folder or "/"
+        channel = self._channel()
+        handler = channel._handler  # asyncssh's readdir() waits for each batch and the close
+        handle = await _translated(handler.opendir(path.encode()), path)
+        found: dict = {}
+        try:
+            at_end = False
+            while not at_end:
+                # Each request gets the next batch (about 100 names), whatever
+                # order the answers come in: asking for several at once costs
+                # one round trip, not one per batch.
+                batches = await asyncio.gather(
+                    *(_translated(handler.readdir(handle), path) for _ in range(LIST_AHEAD)))
+                for batch in batches:
+                    names, end = batch if isinstance(batch, tuple) else (batch, not batch)
+                    at_end = at_end or bool(end) or not names
+                    for entry in names:
+                        name = entry.filename
+                        found[name.decode("utf-8", "surrogateescape")
+                              if isinstance(name, bytes) else name] = entry.attrs
+        finally:
+            self._later(_quiet_close_handle, handler, handle, path)
+        return found
 
     def cat_file(self, path: str) -> bytes:
         """The whole content of *path*."""
@@ -179,16 +223,28 @@ class SftpClient:
         """Announce the files (path, size) to be opened next: some are opened ahead."""
         self._ahead.expect(files)
 
-    def _start(self, path: str, size: int | None) -> PipelinedReader:
+    def _start(self, path: str, size: int | None, first: int | None = None) -> PipelinedReader:
         """A reader whose open and first reads are sent, without waiting for them.
 
-        An error of the open is raised by the first read.
+        An error of the open is raised by the first read.  Without a *size*,
+        the file's size is asked for with its first reads (from the folder
+        listing, or by ``fstat``): a file that is shorter than one block
+        then takes one round trip after its open, not two.
         """
         channel = self._channel()
-        opened = self._submit(_translated(channel.open(path, "rb"), path))
+        # block_size=0: each read is one request, answered as it comes;
+        # asyncssh's own parallel reader would copy each block twice.
+        opened = self._submit(_translated(channel.open(path, "rb", block_size=0), path))
+        end = self._submit(self._size_of(path, opened)) if size is None else None
 
         async def read(offset: int, length: int) -> bytes:
             handle = await asyncio.wrap_future(opened)
+            if end is not None and offset > 0:
+                # Only the blocks past the first wait for the size: it comes
+                # back with the first block.
+                known = await asyncio.wrap_future(end)
+                if known is not None and offset >= known:
+                    return b""
             return await _translated(handle.read(length, offset), path)
 
         def close() -> None:
@@ -201,7 +257,27 @@ class SftpClient:
         return PipelinedReader(lambda offset, length: self._submit(read(offset, length)), path,
                                block=max(channel.limits.max_read_len, 16 << 10),
                                depth=self.depth, timeout=self.timeout, size=size,
-                               on_close=close)
+                               on_close=close, first=first)
+
+    async def _size_of(self, path: str, opened: concurrent.futures.Future) -> int | None:
+        """The size of the file *path* being *opened*: from its folder's listing, else fstat."""
+        folder, name = posixpath.split(path)
+        # Started now if it is not under way, for the look-ups that follow
+        # (the index files beside a master file, the files a plan looks up).
+        listing = self._listing(folder)
+        try:
+            handle = await asyncio.wrap_future(opened)
+        except (OSError, _sftp_errors()):
+            return None
+        if listing.done() and not listing.cancelled() and listing.exception() is None:
+            attrs = listing.result().get(name)
+            if attrs is not None and not stat.S_ISLNK(attrs.permissions or 0):
+                return attrs.size
+        try:
+            return (await handle.stat()).size
+        except (OSError, _sftp_errors()) as err:
+            log.debug("no size for %s: %s", path, err)
+            return None
 
     def _submit(self, coroutine) -> concurrent.futures.Future:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
@@ -250,6 +326,13 @@ async def _shutdown(conn) -> None:
     if others:
         await asyncio.wait(others, timeout=1)
     asyncio.get_running_loop().stop()
+
+
+async def _quiet_close_handle(handler, handle: bytes, path: str) -> None:
+    try:
+        await handler.close(handle)
+    except (OSError, _sftp_errors()) as err:
+        log.debug("closing %s: %s", path, err)
 
 
 async def _quiet_close(handle, path: str) -> None:

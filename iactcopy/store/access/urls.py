@@ -89,6 +89,7 @@ __all__ = [
     "URL_SCHEMES",
     "FsspecSource",
     "error_reason",
+    "import_client",
     "is_url",
     "join_url",
     "local_path",
@@ -395,6 +396,21 @@ class FsspecSource(Source):
                          error.strerror, attempt, self.attempts, delay)
             time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def import_client(url: str) -> None:
+    """Import the packages that reading *url* needs (asyncssh, XRootD, aiohttp).
+
+    Raises
+    ------
+    ImportError
+        As :class:`FsspecSource` does, when they are missing.
+    DataStoreError
+        For an unsupported URL (see :func:`local_path`).
+    """
+    scheme = _scheme(url)
+    if scheme in _FSSPEC_SCHEMES:
+        _filesystem_class(scheme)
 
 
 def _scheme(location: str) -> str | None:

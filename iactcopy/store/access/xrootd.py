@@ -7,13 +7,16 @@ the same three calls as :class:`~iactcopy.store.access.sftp.SftpClient`:
 
 Decisions (measurements in docs/benchmarks.rst):
 
-* **Look-ups.** The first look-up in a folder lists it, with the file
-  details, in one request (``dirlist`` with ``stat``); later look-ups in
-  that folder are answered from the listing.
+* **Look-ups.** The first look-up in a folder, or the first file of unknown
+  size read from it, lists it, with the file details, in one request
+  (``dirlist`` with ``stat``); later look-ups in that folder are answered
+  from the listing, and a file's size from it ends its reads without a
+  request that finds the end.
 * **Reads.** A file is read in blocks of :data:`BLOCK` bytes, :data:`DEPTH`
   of them in flight (the server streams each block in pieces); a file of a
-  few MB is one request after its open.  Files stay open in fsspec-xrootd's
-  handle cache, so closing them costs no round trip.
+  few MB is one request after its open.  A file read to its end is closed
+  in fsspec-xrootd's cache of open files without waiting for the answer:
+  left open, all of them would be closed, and waited for, at exit.
 * **Errors.** The XRootD status in fsspec-xrootd's message decides:
   ``[3011]`` (not found) is ``FileNotFoundError``, a failed authentication
   ("login refused") and ``[3010]`` (not authorised) are ``PermissionError``, a
@@ -30,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import errno
+import logging
 import math
 import re
 import stat
@@ -39,14 +43,16 @@ from iactcopy.store.access.pipelinedread import PipelinedReader, ReadAhead
 
 __all__ = ["BLOCK", "DEPTH", "FILES_AHEAD", "XRootDClient"]
 
+log = logging.getLogger(__name__)
+
 BLOCK = 8 << 20
 """Bytes per read request (8 MiB)."""
 
 DEPTH = 4
 """Read requests kept outstanding per file."""
 
-FILES_AHEAD = 16
-"""Files whose first blocks are asked for before the copy gets to them."""
+FILES_AHEAD = 32
+"""Files whose first block is asked for before the copy gets to them."""
 
 _CODE = re.compile(r"\[(\d{4})\]")
 _NOT_FOUND, _NOT_AUTHORIZED = "3011", "3010"
@@ -77,30 +83,43 @@ class XRootDClient:
         client.EnvPutInt("ConnectionWindow", seconds)
         self.timeout = timeout
         self._fs = XRootDFileSystem(hostid=hostid, timeout=seconds, skip_instance_cache=True)
-        self._listings: dict[str, Any] = {}
-        self._ahead = ReadAhead(self._start, FILES_AHEAD)
+        self._listings: dict[str, asyncio.Future] = {}
+        self._ahead = ReadAhead(self._start, FILES_AHEAD, 1)
 
     def info(self, path: str) -> dict:
         """``{"type", "size", "mtime", "permissions"}`` of *path*."""
         folder, _, name = path.rpartition("/")
-        listing = self._listings.get(folder)
-        if listing is None:
-            try:
-                entries = self._call(self._fs._ls(folder or "/", detail=True), folder)
-            except FileNotFoundError:
-                entries = []
-            listing = self._listings[folder] = {
-                entry["name"].rpartition("/")[2]: entry for entry in entries}
-        entry = listing.get(name)
+        entry = self._call(self._listed(folder), path).get(name)
         if entry is None:
             raise FileNotFoundError(errno.ENOENT, "no such file", path)
         mode = entry.get("mode")
         return {"type": entry["type"], "size": entry["size"], "mtime": entry.get("mtime"),
                 "permissions": stat.S_IMODE(mode) if mode is not None else None}
 
+    def _listing(self, folder: str) -> asyncio.Future:
+        """The listing of *folder*, started now if it is not under way; call in the loop."""
+        listing = self._listings.get(folder)
+        if listing is None:
+            listing = self._listings[folder] = asyncio.ensure_future(self._list(folder))
+            # Its failure is seen by the look-ups that await it; one started
+            # ahead and never awaited must not be reported on stderr.
+            listing.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return listing
+
+    async def _listed(self, folder: str) -> dict:
+        return await asyncio.shield(self._listing(folder))
+
+    async def _list(self, folder: str) -> dict:
+        try:
+            entries = await _translated(self._fs._ls(folder or "/", detail=True), folder)
+        except FileNotFoundError:
+            entries = []
+        return {entry["name"].rpartition("/")[2]: entry for entry in entries}
+
     def cat_file(self, path: str) -> bytes:
-        """The whole content of *path*, in one request."""
-        return self._call(self._fs._cat_file(path, start=0, end=None), path)
+        """The whole content of *path*."""
+        with self.open(path) as reader:
+            return reader.read()
 
     def open(self, path: str, size: int | None = None) -> PipelinedReader:
         """A reader of *path* with :data:`DEPTH` requests of :data:`BLOCK` bytes in flight."""
@@ -110,14 +129,58 @@ class XRootDClient:
         """Announce the files (path, size) to be opened next: some are opened ahead."""
         self._ahead.expect(files)
 
-    def _start(self, path: str, size: int | None) -> PipelinedReader:
+    def _start(self, path: str, size: int | None, first: int | None = None) -> PipelinedReader:
+        """A reader whose first requests are sent, without waiting for them.
+
+        Without a *size*, the size is asked for beside the first block (from
+        the folder listing, started now if need be): a file shorter than a
+        block is one read, not a read and a second one that finds its end.
+        """
+        loop = self._fs.loop
+        end = (asyncio.run_coroutine_threadsafe(self._size_of(path), loop) if size is None
+               else None)
+
+        async def read(offset: int, length: int) -> bytes:
+            if end is not None and offset > 0:
+                known = await asyncio.wrap_future(end)
+                if known is not None and offset >= known:
+                    return b""
+            return await _translated(
+                self._fs._cat_file(path, start=offset, end=offset + length), path)
+
         def request(offset: int, length: int):
-            return asyncio.run_coroutine_threadsafe(
-                _translated(self._fs._cat_file(path, start=offset, end=offset + length), path),
-                self._fs.loop)
+            return asyncio.run_coroutine_threadsafe(read(offset, length), loop)
+
+        def close() -> None:
+            asyncio.run_coroutine_threadsafe(self._close(path), loop)
 
         return PipelinedReader(request, path, block=BLOCK, depth=DEPTH, timeout=self.timeout,
-                               size=size)
+                               size=size, on_close=close, first=first)
+
+    async def _close(self, path: str) -> None:
+        """Close *path* in fsspec-xrootd's cache of open files, once its reads are answered.
+
+        Otherwise every file stays open until the program ends, and then
+        waits for all their closes.
+        """
+        cache = getattr(self._fs, "_readonly_filehandle_cache", None)
+        if cache is None or not hasattr(cache, "_close"):
+            return
+        # Reads still on the way (a reader closed early) are left to finish.
+        await asyncio.sleep(0)
+        try:
+            await cache._close(self._fs.unstrip_protocol(path), self._fs.timeout)
+        except OSError as err:
+            log.debug("closing %s: %s", path, err)
+
+    async def _size_of(self, path: str) -> int | None:
+        """The size of *path* from its folder's listing; None when the listing lacks it."""
+        folder, _, name = path.rpartition("/")
+        try:
+            entry = (await self._listed(folder)).get(name)
+        except OSError:
+            return None
+        return None if entry is None or entry.get("type") != "file" else entry.get("size")
 
     def _call(self, coroutine, path: str) -> Any:
         future = asyncio.run_coroutine_threadsafe(_translated(coroutine, path), self._fs.loop)
