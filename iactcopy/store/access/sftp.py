@@ -41,6 +41,7 @@ import stat
 import threading
 from typing import Any
 
+from iactcopy.store.access.listings import Listings
 from iactcopy.store.access.pipelinedread import PipelinedReader, ReadAhead
 
 __all__ = ["CHANNELS", "FILES_AHEAD", "FIRST_BLOCKS", "LIST_AHEAD", "READ_DEPTH", "WINDOW",
@@ -98,7 +99,7 @@ class SftpClient:
         self._thread = threading.Thread(target=self._loop.run_forever, name="iactcopy-sftp",
                                         daemon=True)
         self._thread.start()
-        self._listings: dict[str, asyncio.Future] = {}
+        self._listings = Listings(self._list)
         self._ahead = ReadAhead(self._start, FILES_AHEAD, FIRST_BLOCKS)
         ciphers = [name for name in _PREFERRED_CIPHERS]
         ciphers += [alg.decode() for alg in asyncssh.encryption.get_default_encryption_algs()
@@ -158,20 +159,10 @@ class SftpClient:
             attrs = await _translated(self._channel().stat(path), path)
         return _attrs_dict(attrs)
 
-    def _listing(self, folder: str) -> asyncio.Future:
-        """The listing of *folder* (started now if it is not under way); call in the loop."""
-        listing = self._listings.get(folder)
-        if listing is None:
-            listing = self._listings[folder] = asyncio.ensure_future(self._list(folder))
-            # Its failure is seen by the look-ups that await it; one started
-            # ahead and never awaited must not be reported on stderr.
-            listing.add_done_callback(lambda done: done.cancelled() or done.exception())
-        return listing
-
     async def _listed(self, folder: str) -> dict | None:
         """The attributes of the entries of *folder* by name; None when it cannot be listed."""
         try:
-            return await asyncio.shield(self._listing(folder))
+            return await self._listings.get(folder)
         except (OSError, _sftp_errors()) as err:
             log.debug("cannot list %s (%s); looking files up one by one", folder, err)
             return None
@@ -264,7 +255,7 @@ class SftpClient:
         folder, name = posixpath.split(path)
         # Started now if it is not under way, for the look-ups that follow
         # (the index files beside a master file, the files a plan looks up).
-        listing = self._listing(folder)
+        listing = self._listings.start(folder)
         try:
             handle = await asyncio.wrap_future(opened)
         except (OSError, _sftp_errors()):

@@ -39,6 +39,7 @@ import re
 import stat
 from typing import Any
 
+from iactcopy.store.access.listings import Listings
 from iactcopy.store.access.pipelinedread import PipelinedReader, ReadAhead
 
 __all__ = ["BLOCK", "DEPTH", "FILES_AHEAD", "XRootDClient"]
@@ -83,31 +84,18 @@ class XRootDClient:
         client.EnvPutInt("ConnectionWindow", seconds)
         self.timeout = timeout
         self._fs = XRootDFileSystem(hostid=hostid, timeout=seconds, skip_instance_cache=True)
-        self._listings: dict[str, asyncio.Future] = {}
+        self._listings = Listings(self._list)
         self._ahead = ReadAhead(self._start, FILES_AHEAD, 1)
 
     def info(self, path: str) -> dict:
         """``{"type", "size", "mtime", "permissions"}`` of *path*."""
         folder, _, name = path.rpartition("/")
-        entry = self._call(self._listed(folder), path).get(name)
+        entry = self._call(self._listings.get(folder), path).get(name)
         if entry is None:
             raise FileNotFoundError(errno.ENOENT, "no such file", path)
         mode = entry.get("mode")
         return {"type": entry["type"], "size": entry["size"], "mtime": entry.get("mtime"),
                 "permissions": stat.S_IMODE(mode) if mode is not None else None}
-
-    def _listing(self, folder: str) -> asyncio.Future:
-        """The listing of *folder*, started now if it is not under way; call in the loop."""
-        listing = self._listings.get(folder)
-        if listing is None:
-            listing = self._listings[folder] = asyncio.ensure_future(self._list(folder))
-            # Its failure is seen by the look-ups that await it; one started
-            # ahead and never awaited must not be reported on stderr.
-            listing.add_done_callback(lambda done: done.cancelled() or done.exception())
-        return listing
-
-    async def _listed(self, folder: str) -> dict:
-        return await asyncio.shield(self._listing(folder))
 
     async def _list(self, folder: str) -> dict:
         try:
@@ -177,7 +165,7 @@ class XRootDClient:
         """The size of *path* from its folder's listing; None when the listing lacks it."""
         folder, _, name = path.rpartition("/")
         try:
-            entry = (await self._listed(folder)).get(name)
+            entry = (await self._listings.get(folder)).get(name)
         except OSError:
             return None
         return None if entry is None or entry.get("type") != "file" else entry.get("size")
