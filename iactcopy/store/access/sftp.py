@@ -1,5 +1,13 @@
 """An SFTP client that keeps many read requests in flight: asyncssh, driven from threads.
 
+The SFTP client of the machines without OpenSSH's ``ssh``, and of URLs that
+hold a password (``ssh`` takes a password only from a terminal);
+:mod:`iactcopy.store.access.opensshsftp` is the faster one used otherwise,
+with the same reads in flight (its :data:`~iactcopy.store.access.opensshsftp.READ_DEPTH`,
+:data:`~iactcopy.store.access.opensshsftp.FILES_AHEAD`,
+:data:`~iactcopy.store.access.opensshsftp.FIRST_BLOCKS` and
+:data:`~iactcopy.store.access.opensshsftp.LIST_AHEAD`).
+
 :class:`SftpClient` holds one SSH connection and its SFTP session(s), run by
 an asyncio loop in a thread of its own; the copy threads of
 :mod:`iactcopy.store.transfer.copyfiles` call its blocking methods.  It offers what
@@ -42,24 +50,12 @@ import threading
 from typing import Any
 
 from iactcopy.store.access.listings import Listings
+from iactcopy.store.access.opensshsftp import FILES_AHEAD, FIRST_BLOCKS, LIST_AHEAD, READ_DEPTH
 from iactcopy.store.access.pipelinedread import PipelinedReader, ReadAhead
 
-__all__ = ["CHANNELS", "FILES_AHEAD", "FIRST_BLOCKS", "LIST_AHEAD", "READ_DEPTH", "WINDOW",
-           "SftpClient"]
+__all__ = ["CHANNELS", "WINDOW", "SftpClient"]
 
 log = logging.getLogger(__name__)
-
-READ_DEPTH = 32
-"""Read requests kept outstanding per file (each one block of the server's largest read)."""
-
-FILES_AHEAD = 32
-"""Files opened, and their first blocks asked for, before the copy gets to them."""
-
-FIRST_BLOCKS = 4
-"""Blocks asked for of a file opened ahead (1 MiB), until the copy gets to it."""
-
-LIST_AHEAD = 4
-"""Folder reads (about 100 names each) asked for at once when a folder is listed."""
 
 CHANNELS = 4
 """SFTP sessions opened on the connection (files are spread over them)."""

@@ -114,7 +114,8 @@ TIMEOUT = 60.0
 _FSSPEC_SCHEMES = ("http", "https", "sftp", "root")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
 _REMOTE_EXTRA = "pip install iactcopy[remote]"
-_PACKAGES = {"http": "fsspec and aiohttp", "https": "fsspec and aiohttp", "sftp": "asyncssh",
+_PACKAGES = {"http": "fsspec and aiohttp", "https": "fsspec and aiohttp",
+             "sftp": "OpenSSH's ssh on PATH, or asyncssh",
              "root": "fsspec-xrootd and xrootd"}
 
 
@@ -267,7 +268,7 @@ class FsspecSource(Source):
         self._fs: Any = None
         self._fs_lock = threading.Lock()
         self._sizes: dict[str, int] = {}
-        _filesystem_class(scheme)  # a missing package is reported now, not per file
+        _filesystem_class(scheme, root)  # a missing package is reported now, not per file
         # Found now too: a variable naming a missing file is one error, not one per file.
         from iactcopy.store.access.gridcredentials import find_credentials
 
@@ -410,7 +411,7 @@ def import_client(url: str) -> None:
     """
     scheme = _scheme(url)
     if scheme in _FSSPEC_SCHEMES:
-        _filesystem_class(scheme)
+        _filesystem_class(scheme, url)
 
 
 def _scheme(location: str) -> str | None:
@@ -424,7 +425,7 @@ def _scheme(location: str) -> str | None:
     return scheme
 
 
-def _filesystem_class(scheme: str) -> type:
+def _filesystem_class(scheme: str, root: str | None = None) -> type:
     try:
         if scheme == "root":
             import fsspec_xrootd  # noqa: F401 - needed by XRootDClient
@@ -434,11 +435,7 @@ def _filesystem_class(scheme: str) -> type:
 
             return XRootDClient
         if scheme == "sftp":
-            import asyncssh  # noqa: F401 - the SSH client of SftpClient
-
-            from iactcopy.store.access.sftp import SftpClient
-
-            return SftpClient
+            return _sftp_client_class(root)
         import aiohttp  # noqa: F401 - needed by fsspec's HTTP file system
         from fsspec.implementations.http import HTTPFileSystem
     except ImportError as err:
@@ -447,16 +444,36 @@ def _filesystem_class(scheme: str) -> type:
     return HTTPFileSystem
 
 
+def _sftp_client_class(root: str | None) -> type:
+    """OpenSSH's ``ssh`` where it is on PATH and the URL holds no password; else asyncssh.
+
+    ``ssh`` reads a password only from a terminal or a helper program, never
+    from its caller, so a password in the URL goes to asyncssh.
+    """
+    from iactcopy.store.access import opensshsftp
+
+    if opensshsftp.ssh_program() is not None and not (root and urlsplit(root).password):
+        return opensshsftp.OpenSshSftpClient
+    import asyncssh  # noqa: F401 - the SSH client of SftpClient
+
+    from iactcopy.store.access.sftp import SftpClient
+
+    return SftpClient
+
+
 def _make_filesystem(scheme: str, root: str, timeout: float, credentials: Credentials | None,
                      context: ssl.SSLContext | None):
-    cls = _filesystem_class(scheme)
+    cls = _filesystem_class(scheme, root)
     if scheme == "root":
         return cls(urlsplit(root).netloc, timeout=timeout)
     if scheme == "sftp":
         parts = urlsplit(root)
-        return cls(parts.hostname, parts.port or 22, timeout=timeout,
-                   username=unquote(parts.username) if parts.username else None,
-                   password=unquote(parts.password) if parts.password else None)
+        login: dict[str, Any] = {"timeout": timeout}
+        if parts.username:
+            login["username"] = unquote(parts.username)
+        if parts.password:
+            login["password"] = unquote(parts.password)
+        return cls(parts.hostname, parts.port or 22, **login)
     import aiohttp
 
     client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
