@@ -4,9 +4,12 @@ Each test module run starts its own OpenSSH server on 127.0.0.1 (a free
 port) with a host key and a client key made for it, logging in as the
 current user (root on the project's machines).  The client finds its key
 and the host key the way ``ssh`` does, in ``~/.ssh`` of the test's own
-``HOME`` (iactcopy.store.access.urls, "sftp").  Without ``/usr/sbin/sshd``
-(Debian: openssh-server; ``make sysdeps`` installs it), or where it cannot
-start, the tests are skipped with the reason.
+``HOME`` (iactcopy.store.access.urls, "sftp").  The tests that log in run
+twice: with OpenSSH's ``ssh`` (the client used where it is installed; it
+needs no extra package) and with asyncssh (used where it is not; skipped
+without the ``remote`` extra).  Without ``/usr/sbin/sshd`` (Debian:
+openssh-server; ``make sysdeps`` installs it), or where it cannot start,
+the tests are skipped with the reason.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import errno
 import filecmp
 import getpass
+import importlib.util
 import json
 import os
 import shutil
@@ -28,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from iactcopy.errors import DataStoreError
-from iactcopy.store.access.urls import FsspecSource
+from iactcopy.store.access.urls import FsspecSource, _sftp_client_class
 from iactcopy.store.index.tables import IndexTable
 from iactcopy.store.remotestore import RemoteStore
 from iactcopy.tools.csfindobs import csfindobs
@@ -36,9 +40,6 @@ from iactcopy.tools.csiactcopy import csiactcopy
 from iactcopy.tools.csiactdata import csiactdata
 
 from .conftest import GENERATED_NOBS, GENERATED_PROD
-
-pytest.importorskip("fsspec", reason="fsspec (pip install iactcopy[remote])")
-pytest.importorskip("asyncssh", reason="asyncssh (pip install iactcopy[remote])")
 
 SSHD = "/usr/sbin/sshd"
 FIRST_ID = 100000
@@ -130,8 +131,22 @@ def sshd(tmp_path_factory):
             process.wait()
 
 
+@pytest.fixture(params=["openssh", "asyncssh"])
+def sftp_client(request, monkeypatch) -> str:
+    """Each test runs with both SFTP clients: OpenSSH's ``ssh`` (the default where it is
+    installed) and asyncssh (where it is not), the latter by hiding ``ssh`` from PATH."""
+    if request.param == "asyncssh":
+        pytest.importorskip("asyncssh", reason="asyncssh (pip install iactcopy[remote])")
+        monkeypatch.setenv("PATH", os.pathsep.join(
+            folder for folder in os.environ.get("PATH", "").split(os.pathsep)
+            if not os.path.exists(os.path.join(folder, "ssh"))))
+    elif shutil.which("ssh") is None:
+        pytest.skip("OpenSSH's ssh is not on PATH (Debian: openssh-client)")
+    return request.param
+
+
 @pytest.fixture
-def ssh_home(sshd, isolated) -> Path:
+def ssh_home(sshd, isolated, sftp_client) -> Path:
     """``~/.ssh`` of the test's HOME with the client key and the server's host key."""
     folder = Path(os.environ["HOME"]) / ".ssh"
     folder.mkdir(mode=0o700)
@@ -263,17 +278,36 @@ def test_a_broken_sftp_connection_is_made_again(sshd, ssh_home, generated_store)
     assert not isinstance(source._fs, Broken)
 
 
+def test_the_client_is_openssh_where_ssh_is_and_asyncssh_elsewhere(sshd, ssh_home,
+                                                                  sftp_client):
+    from iactcopy.store.access.opensshsftp import OpenSshSftpClient
+
+    source = FsspecSource(sshd.url("/"))
+    source.info("etc/hostname")
+    if sftp_client == "openssh":
+        assert type(source._fs) is OpenSshSftpClient
+    else:
+        assert type(source._fs).__name__ == "SftpClient"
+    # ssh takes a password only from a terminal: a URL with one goes to asyncssh.
+    if importlib.util.find_spec("asyncssh") is not None:
+        assert _sftp_client_class(f"sftp://{sshd.user}:pw@127.0.0.1/").__name__ == "SftpClient"
+
+
 def test_unreachable_sftp_server_after_three_attempts(closed_port):
     source = FsspecSource(f"sftp://127.0.0.1:{closed_port}/store")
     with pytest.raises(ConnectionError, match=r"\(3 attempts\)"):
         source.info("master.json")
 
 
-def test_an_sshfs_mount_is_looked_up_in_parallel(sshd, ssh_home, generated_store, tmp_path):
+def test_an_sshfs_mount_is_looked_up_in_parallel(sshd, ssh_home, generated_store, tmp_path,
+                                                 sftp_client):
     """A store on an sshfs mount of the loopback sshd: a network mount, whose files the
     plan looks up in parallel; the copy from it is whole."""
     from iactcopy.store.access.mounts import mount_type
     from iactcopy.store.access.sources import LocalSource
+
+    if sftp_client != "openssh":
+        pytest.skip("sshfs runs ssh itself; the SFTP client does not matter here")
 
     unmount = shutil.which("fusermount3") or shutil.which("fusermount")
     if shutil.which("sshfs") is None or unmount is None or not os.path.exists("/dev/fuse"):

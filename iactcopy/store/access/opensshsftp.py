@@ -95,6 +95,14 @@ _ATTR_SIZE, _ATTR_UIDGID, _ATTR_PERMISSIONS, _ATTR_TIMES = 0x1, 0x2, 0x4, 0x8
 _ATTR_EXTENDED = 0x80000000
 _LIMITS = "limits@openssh.com"
 
+# Hardware AES makes AES-GCM about twice as fast as OpenSSH's first choice,
+# ChaCha20-Poly1305; the post-quantum hybrid key exchange that OpenSSH 9
+# prefers costs both ends about 60 ms of CPU per login, and curve25519 is
+# what asyncssh always used.  "^" puts them first in OpenSSH's own list.
+_FAST_CHOICES = (("ciphers", "^aes128-gcm@openssh.com,aes256-gcm@openssh.com"),
+                 ("kexalgorithms", "^curve25519-sha256,curve25519-sha256@libssh.org"))
+_SYSTEM_CONFIGS = ("/etc/ssh/ssh_config", "/etc/ssh/ssh_config.d")
+
 _KEY_NAMES = ("id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk", "id_xmss",
               "id_dsa")
 
@@ -110,7 +118,9 @@ class OpenSshSftpClient:
     Parameters
     ----------
     host : str
-    port : int
+        A host name, address, or ``Host`` alias of ``~/.ssh/config``.
+    port : int or None
+        None: the port of ``~/.ssh/config`` for *host*, else 22.
     username : str or None
         As in the URL; None lets ``ssh`` choose (``~/.ssh/config``, else the
         local user).
@@ -122,7 +132,7 @@ class OpenSshSftpClient:
         ssh processes to spread the files over. Default: :data:`CONNECTIONS`.
     """
 
-    def __init__(self, host: str, port: int, *, username: str | None = None,
+    def __init__(self, host: str, port: int | None, *, username: str | None = None,
                  timeout: float = 60.0, depth: int | None = None,
                  connections: int | None = None):
         self.timeout = timeout
@@ -499,7 +509,8 @@ class _Session:
             self._process.wait()
 
 
-def _ssh_command(host: str, port: int, username: str | None, timeout: float) -> list[str]:
+def _ssh_command(host: str, port: int | None, username: str | None,
+                 timeout: float) -> list[str]:
     program = ssh_program()
     if program is None:
         raise FileNotFoundError(errno.ENOENT, "OpenSSH's ssh is not on PATH", "ssh")
@@ -507,16 +518,16 @@ def _ssh_command(host: str, port: int, username: str | None, timeout: float) -> 
                "-o", "BatchMode=yes", "-o", "ClearAllForwardings=yes",
                "-o", "PermitLocalCommand=no", "-o", f"ConnectTimeout={max(1, round(timeout))}",
                "-o", f"ServerAliveInterval={max(1, round(timeout / 4))}",
-               "-o", "ServerAliveCountMax=3",
-               # Hardware AES makes AES-GCM about twice as fast as OpenSSH's
-               # first choice, ChaCha20-Poly1305; the user's list follows.
-               "-o", "Ciphers=^aes128-gcm@openssh.com,aes256-gcm@openssh.com",
-               # The post-quantum hybrid that OpenSSH 9 prefers costs both
-               # ends about 60 ms of CPU per login; curve25519 is what
-               # asyncssh always used.
-               "-o", "KexAlgorithms=^curve25519-sha256,curve25519-sha256@libssh.org",
-               "-p", str(port)]
-    command += _home_options()
+               "-o", "ServerAliveCountMax=3"]
+    if port is not None:
+        command += ["-p", str(port)]
+    home = _home_options()
+    configured = _configured_keywords([*_SYSTEM_CONFIGS, *_user_configs(home)])
+    # A choice of the user's own config stands; otherwise the faster one.
+    for keyword, choice in _FAST_CHOICES:
+        if keyword not in configured:
+            command += ["-o", f"{keyword}={choice}"]
+    command += home
     if username:
         command += ["-l", username]
     return [*command, "-s", "--", host, "sftp"]
@@ -549,6 +560,33 @@ def _widen(stream) -> None:
 
     with contextlib.suppress(OSError):
         fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_SIZE)
+
+
+def _user_configs(home_options: list[str]) -> list[str]:
+    if "-F" in home_options:
+        return [home_options[home_options.index("-F") + 1]]
+    try:
+        return [os.path.join(pwd.getpwuid(os.getuid()).pw_dir, ".ssh", "config")]
+    except KeyError:
+        return []
+
+
+def _configured_keywords(paths: list[str]) -> set[str]:
+    """The keywords (lower case) that the SSH config files (or folders of them) set."""
+    found: set[str] = set()
+    for path in paths:
+        names = sorted(os.path.join(path, name) for name in os.listdir(path)
+                       if name.endswith(".conf")) if os.path.isdir(path) else [path]
+        for name in names:
+            try:
+                with open(name, encoding="utf-8", errors="replace") as config:
+                    for line in config:
+                        words = line.replace("=", " ").split()
+                        if words and not words[0].startswith("#"):
+                            found.add(words[0].lower())
+            except OSError:
+                continue
+    return found
 
 
 def _packet(kind: int, payload: bytes) -> bytes:

@@ -72,7 +72,8 @@ class SftpClient:
     Parameters
     ----------
     host : str
-    port : int
+    port : int or None
+        None: the port of ``~/.ssh/config`` for *host*, else 22.
     username, password : str or None
         As in the URL; None lets asyncssh use the user's SSH set-up.
     timeout : float
@@ -83,7 +84,7 @@ class SftpClient:
         SFTP sessions to spread the files over. Default: :data:`CHANNELS`.
     """
 
-    def __init__(self, host: str, port: int, *, username: str | None = None,
+    def __init__(self, host: str, port: int | None, *, username: str | None = None,
                  password: str | None = None, timeout: float = 60.0,
                  depth: int | None = None, channels: int | None = None):
         import asyncssh
@@ -101,13 +102,15 @@ class SftpClient:
         ciphers += [alg.decode() for alg in asyncssh.encryption.get_default_encryption_algs()
                     if alg.decode() not in ciphers]
         options: dict[str, Any] = {
-            "port": port, "connect_timeout": timeout,
+            "connect_timeout": timeout,
             # () is asyncssh's "~/.ssh/known_hosts": an unknown host key is refused.
             "known_hosts": (), "encryption_algs": ciphers,
             # asyncssh's 2 MiB window would cap a session at 2 MiB per round trip.
             "window": WINDOW, "max_pktsize": 1 << 18,
             # A silent server is noticed within about `timeout`.
             "keepalive_interval": timeout / 4, "keepalive_count_max": 3}
+        if port is not None:
+            options["port"] = port
         if username:
             options["username"] = username
         if password:

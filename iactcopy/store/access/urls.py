@@ -5,9 +5,10 @@
 same :class:`~iactcopy.store.access.sources.LocalSource` as before, an ``http``,
 ``https``, ``sftp`` or ``root`` URL an :class:`FsspecSource`.  The packages
 of the ``remote`` extra (``pip install iactcopy[remote]``: fsspec and aiohttp
-for http, asyncssh for sftp, fsspec-xrootd and xrootd for root) are imported
-only when such a URL is used.  :func:`read_remote_master` reads a master file by
-URL; :mod:`iactcopy.store.indexfetch` reads index files through any source.
+for http, fsspec-xrootd and xrootd for root, asyncssh for sftp where
+OpenSSH's ``ssh`` is not installed) are imported only when such a URL is
+used.  :func:`read_remote_master` reads a master file by URL;
+:mod:`iactcopy.store.indexfetch` reads index files through any source.
 
 Decisions:
 
@@ -20,8 +21,9 @@ Decisions:
   from its first byte, and progress is not counted twice.  An sftp or
   XRootD connection that broke is opened anew.
 * **Parallel transfers.** A source holds one aiohttp session (a pool of
-  connections), one SSH connection
-  (:class:`~iactcopy.store.access.sftp.SftpClient`) or one XRootD client
+  connections), one sftp client
+  (:class:`~iactcopy.store.access.opensshsftp.OpenSshSftpClient`, or
+  :class:`~iactcopy.store.access.sftp.SftpClient`) or one XRootD client
   (:class:`~iactcopy.store.access.xrootd.XRootDClient`), shared by the
   threads of :func:`~iactcopy.store.transfer.plan.plan_copy` and
   :func:`~iactcopy.store.transfer.copyfiles.copy_files`, so ``nthreads`` files are
@@ -40,11 +42,13 @@ Decisions:
   ``mtime``/``LastModified`` entry of another fsspec file system; None when
   there is none, and then equal sizes mean up to date (see
   :mod:`iactcopy.store.transfer.plan`).
-* **sftp.** ``sftp://[user@]host[:port]/absolute/path``.  Authentication is
-  the user's SSH set-up as asyncssh reads it: the keys in ``~/.ssh``
-  (``id_ed25519``, ``id_ecdsa``, ``id_rsa``), an ssh-agent, and
-  ``~/.ssh/config``.  The server's host key must be in
-  ``~/.ssh/known_hosts``, as for ``ssh``.
+* **sftp.** ``sftp://[user@]host[:port]/absolute/path``, through OpenSSH's
+  ``ssh`` (:mod:`iactcopy.store.access.opensshsftp`) where it is on PATH:
+  the login is the user's own SSH set-up (``~/.ssh/config``, the keys, an
+  ssh-agent), and the server's host key must be in ``~/.ssh/known_hosts``;
+  nothing ever prompts.  Without ``ssh``, or for a URL with a password
+  (which ``ssh`` takes only from a terminal), asyncssh
+  (:mod:`iactcopy.store.access.sftp`), which reads the same files.
 * **root.** ``root://[user@]host[:port]//absolute/path``, through
   fsspec-xrootd; authentication is the XRootD client's own.
 """
@@ -473,7 +477,8 @@ def _make_filesystem(scheme: str, root: str, timeout: float, credentials: Creden
             login["username"] = unquote(parts.username)
         if parts.password:
             login["password"] = unquote(parts.password)
-        return cls(parts.hostname, parts.port or 22, **login)
+        # No port in the URL: the SSH config's for the host, else 22.
+        return cls(parts.hostname, parts.port, **login)
     import aiohttp
 
     client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
