@@ -7,9 +7,10 @@ H.E.S.S. DL3 DR1 store (105 files, 60 MB) into an empty folder with
 :func:`~iactcopy.store.transfer.copyfiles.copy_files`, as csiactcopy does; the time
 is the plan and the copy, without start-up and login (those do not depend
 on the settings).  The module constants (``READ_DEPTH``, ``FILES_AHEAD``,
-``FIRST_BLOCKS``, ``CHANNELS`` of :mod:`iactcopy.store.access.sftp`;
-``DEPTH``, ``FILES_AHEAD`` of
-:mod:`iactcopy.store.access.xrootd`) are set in that process only.
+``FIRST_BLOCKS``, ``CONNECTIONS`` and the pipe size ``_PIPE_SIZE`` of
+:mod:`iactcopy.store.access.opensshsftp`; ``DEPTH``, ``FILES_AHEAD`` of
+:mod:`iactcopy.store.access.xrootd`) are set in that process only;
+``"client": "asyncssh"`` measures the asyncssh client with its defaults.
 
 Run: ``.venv/bin/python -m benchmarks.transfer_settings [--rtt 1 20 100] [--repeat 3]``.
 """
@@ -32,24 +33,27 @@ from benchmarks.latency_series import HESS, WORK, _check_identical, _env
 from benchmarks.servers import Unavailable, sshd, trust_port, xrootd
 
 RTTS = (1, 20, 100)
-SFTP = [{"nthreads": 4}, {"nthreads": 1}, {"nthreads": 2}, {"nthreads": 8},
+SFTP = [{"nthreads": 4}, {"nthreads": 1}, {"nthreads": 8},
         {"nthreads": 4, "READ_DEPTH": 8}, {"nthreads": 4, "READ_DEPTH": 64},
-        {"nthreads": 4, "FILES_AHEAD": 4}, {"nthreads": 4, "FILES_AHEAD": 16},
-        {"nthreads": 4, "FILES_AHEAD": 64}, {"nthreads": 4, "FIRST_BLOCKS": 32},
-        {"nthreads": 4, "CHANNELS": 1}, {"nthreads": 4, "CHANNELS": 8}]
+        {"nthreads": 4, "FILES_AHEAD": 16}, {"nthreads": 4, "FILES_AHEAD": 64},
+        {"nthreads": 4, "CONNECTIONS": 1}, {"nthreads": 4, "CONNECTIONS": 2},
+        {"nthreads": 4, "CONNECTIONS": 4}, {"nthreads": 4, "CONNECTIONS": 6},
+        {"nthreads": 4, "_PIPE_SIZE": 65536}, {"nthreads": 4, "client": "asyncssh"}]
 ROOT = [{"nthreads": 4}, {"nthreads": 1}, {"nthreads": 8},
         {"nthreads": 4, "DEPTH": 1}, {"nthreads": 4, "FILES_AHEAD": 4},
         {"nthreads": 4, "FILES_AHEAD": 16}, {"nthreads": 4, "FILES_AHEAD": 64}]
 
 _CHILD = """
 import json, sys, time
-from iactcopy.store.access import sftp as sftpclient
+from iactcopy.store.access import opensshsftp as sftpclient
 from iactcopy.store.access import xrootd as xrootdclient
 from iactcopy.store.access.urls import FsspecSource
 from iactcopy.store.transfer.copyfiles import copy_files
 from iactcopy.store.transfer.plan import plan_copy
 url, out, setting = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 nthreads = setting.pop("nthreads")
+if setting.pop("client", None) == "asyncssh":
+    sftpclient.ssh_program = lambda: None
 for name, value in setting.items():
     setattr(sftpclient if url.startswith("sftp") else xrootdclient, name, value)
 source = FsspecSource(url)

@@ -29,9 +29,15 @@ with latency"):
   opened ahead of the copy, one listing per folder (:data:`LIST_AHEAD`
   batches of names asked for at once), a file's size asked for with its
   first blocks, closes not waited for.
-* **Connections.**  OpenSSH's client gives a session a window of 2 MiB,
-  which caps one connection at 2 MiB per round trip (100 MB/s at 20 ms);
-  :data:`CONNECTIONS` of them, logged in side by side, share the files.
+* **Sessions on one connection.**  OpenSSH's client gives a session a
+  window of 2 MiB, which caps it at 2 MiB per round trip (100 MB/s at
+  20 ms, 20 MB/s at 100 ms); :data:`CHANNELS` SFTP sessions share the
+  files.  Only the first logs in: it is an OpenSSH control master (its
+  socket in a private temporary folder), and the others are channels of
+  its connection, ready two round trips after it, with no login for the
+  server to pay.  A server that allows fewer sessions gets fewer.
+* **A pipe of 1 MiB** from ``ssh`` (64 KiB by default): ``ssh`` writes a
+  quarter of a second's worth of blocks without waiting for the reader.
 * **Threads, not asyncio.**  A writer thread sends the requests (a thread
   that answers a reply by sending more never blocks on a full pipe), a
   reader thread matches the replies to their requests by id and completes
@@ -40,6 +46,7 @@ with latency"):
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import contextlib
 import errno
@@ -52,6 +59,7 @@ import shutil
 import stat
 import struct
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -59,7 +67,7 @@ from typing import Any
 from iactcopy.store.access.pipelinedread import PipelinedReader, ReadAhead
 from iactcopy.store.access.readerrors import LoginRefused
 
-__all__ = ["CONNECTIONS", "FILES_AHEAD", "FIRST_BLOCKS", "LIST_AHEAD", "READ_DEPTH",
+__all__ = ["CHANNELS", "FILES_AHEAD", "FIRST_BLOCKS", "LIST_AHEAD", "READ_DEPTH",
            "OpenSshSftpClient", "ssh_program"]
 
 log = logging.getLogger(__name__)
@@ -76,8 +84,8 @@ FIRST_BLOCKS = 4
 LIST_AHEAD = 4
 """Folder reads (about 100 names each) asked for at once when a folder is listed."""
 
-CONNECTIONS = 3
-"""ssh processes (each its own connection and SFTP session) the files are spread over."""
+CHANNELS = 8
+"""SFTP sessions over the one SSH connection; the files are spread over them."""
 
 _BLOCK = 255 << 10  # OpenSSH's largest read, when the server does not say its own
 _PIPE_SIZE = 1 << 20  # Linux's largest for anyone (/proc/sys/fs/pipe-max-size)
@@ -113,7 +121,7 @@ def ssh_program() -> str | None:
 
 
 class OpenSshSftpClient:
-    """SFTP sessions over ``ssh`` processes, for reading files by absolute path.
+    """SFTP sessions over one SSH connection of ``ssh``, for reading files by absolute path.
 
     Parameters
     ----------
@@ -128,59 +136,75 @@ class OpenSshSftpClient:
         Seconds a connection may take to open, or a read may wait for data.
     depth : int, optional
         Read requests in flight per file. Default: :data:`READ_DEPTH`.
-    connections : int, optional
-        ssh processes to spread the files over. Default: :data:`CONNECTIONS`.
+    channels : int, optional
+        SFTP sessions to spread the files over. Default: :data:`CHANNELS`.
     """
 
     def __init__(self, host: str, port: int | None, *, username: str | None = None,
                  timeout: float = 60.0, depth: int | None = None,
-                 connections: int | None = None):
+                 channels: int | None = None):
         self.timeout = timeout
         self.depth = READ_DEPTH if depth is None else depth
-        command = _ssh_command(host, port, username, timeout)
-        count = max(1, CONNECTIONS if connections is None else connections)
-        # Started side by side; the client is ready with the first login,
-        # and the others join as they get in (a login costs the server CPU
-        # that would otherwise delay the first).
-        self._sessions = [_Session(command, timeout) for _ in range(count)]
         self._ready: list[_Session] = []
+        self._sessions: list[_Session] = []
+        self._closed = False
         self._turn = 0
-        self._turn_lock = threading.Lock()
-        for session in self._sessions:
-            session.ready.add_done_callback(
-                lambda done, session=session: self._joined(session, done))
-        try:
-            self._wait_for_first()
-        except BaseException:
-            self.close()
-            raise
+        self._lock = threading.Lock()
         self._listings: dict[str, concurrent.futures.Future] = {}
         self._listings_lock = threading.Lock()
         self._ahead = ReadAhead(self._start, FILES_AHEAD, FIRST_BLOCKS)
+        command = _ssh_command(host, port, username, timeout)
+        # A socket only we can reach: the folder is made private.
+        self._control = tempfile.mkdtemp(prefix="iactcopy-ssh-")
+        # A tool does not close its sources: the folder goes at exit at the latest.
+        atexit.register(shutil.rmtree, self._control, ignore_errors=True)
+        control = os.path.join(self._control, "c")
+        first = self._add([*command[:1], "-o", "ControlMaster=yes", "-o",
+                           f"ControlPath={control}", "-o", "ControlPersist=no", *command[1:]])
+        assert first is not None
+        try:
+            _wait(first.ready, timeout * 2)
+        except BaseException:
+            self.close()
+            raise
+        self._ready.append(first)
+        # The others share the logged-in connection: a channel each, no
+        # login of their own (an SSH server limits logins in progress, not
+        # sessions on a connection, to 10 by default).  Started from a
+        # thread: the first file is asked for meanwhile.
+        others = [*command[:1], "-o", "ControlMaster=no", "-o", f"ControlPath={control}",
+                  *command[1:]]
+        count = CHANNELS if channels is None else channels
+        threading.Thread(target=self._add_others, args=(others, count - 1),
+                         name="iactcopy-ssh-channels", daemon=True).start()
+
+    def _add(self, command: list[str]) -> _Session | None:
+        """A new session running *command*, or None once the client is closed."""
+        with self._lock:
+            if self._closed:
+                return None
+            session = _Session(command, self.timeout)
+            self._sessions.append(session)
+        session.ready.add_done_callback(lambda done: self._joined(session, done))
+        return session
+
+    def _add_others(self, command: list[str], count: int) -> None:
+        for _ in range(count):
+            if self._add(command) is None:
+                return
 
     def _joined(self, session: _Session, done: concurrent.futures.Future) -> None:
+        """A session after the first is ready, or failed (the server allows fewer, say)."""
+        if session is self._sessions[0]:
+            return
         if done.exception() is None:
-            with self._turn_lock:
+            with self._lock:
                 self._ready.append(session)
         else:
-            log.debug("an extra ssh connection failed: %s", done.exception())
-
-    def _wait_for_first(self) -> None:
-        """Wait until a session is ready; a failure is raised at once.
-
-        All sessions run the same command: the first to fail fails for all
-        (a host key not trusted, a key refused), so it is not waited out.
-        """
-        finished, _ = concurrent.futures.wait(
-            [session.ready for session in self._sessions], self.timeout * 2,
-            return_when=concurrent.futures.FIRST_COMPLETED)
-        if not finished:
-            raise TimeoutError(errno.ETIMEDOUT, f"no answer in {self.timeout:g} s")
-        if all(done.exception() is not None for done in finished):
-            raise next(iter(finished)).exception()
+            log.debug("an extra sftp session failed: %s", done.exception())
 
     def _session(self) -> _Session:
-        with self._turn_lock:
+        with self._lock:
             self._turn = (self._turn + 1) % len(self._ready)
             return self._ready[self._turn]
 
@@ -290,16 +314,22 @@ class OpenSshSftpClient:
 
     def close(self) -> None:
         """End the SFTP sessions and their ssh processes."""
-        for session in self._sessions:
+        with self._lock:
+            self._closed = True
+            sessions = list(self._sessions)
+        for session in sessions:
             session.finish()
-        for session in self._sessions:
+        for session in sessions:
             session.wait_closed()
+        shutil.rmtree(self._control, ignore_errors=True)
 
     def __del__(self):
         # A client dropped without close() (its source forgotten, or a
         # connection that broke and was replaced): its ssh processes end.
         for session in getattr(self, "_sessions", ()):
             session.finish()
+        if hasattr(self, "_control"):
+            shutil.rmtree(self._control, ignore_errors=True)
 
 
 class _Session:
