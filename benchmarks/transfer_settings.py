@@ -7,7 +7,7 @@ H.E.S.S. DL3 DR1 store (105 files, 60 MB) into an empty folder with
 :func:`~iactcopy.store.transfer.copyfiles.copy_files`, as csiactcopy does; the time
 is the plan and the copy, without start-up and login (those do not depend
 on the settings).  The module constants (``READ_DEPTH``, ``FILES_AHEAD``,
-``FIRST_BLOCKS``, ``CONNECTIONS`` and the pipe size ``_PIPE_SIZE`` of
+``FIRST_BLOCKS``, ``CHANNELS`` and the pipe size ``_PIPE_SIZE`` of
 :mod:`iactcopy.store.access.opensshsftp`; ``DEPTH``, ``FILES_AHEAD`` of
 :mod:`iactcopy.store.access.xrootd`) are set in that process only;
 ``"client": "asyncssh"`` measures the asyncssh client with its defaults.
@@ -36,8 +36,8 @@ RTTS = (1, 20, 100)
 SFTP = [{"nthreads": 4}, {"nthreads": 1}, {"nthreads": 8},
         {"nthreads": 4, "READ_DEPTH": 8}, {"nthreads": 4, "READ_DEPTH": 64},
         {"nthreads": 4, "FILES_AHEAD": 16}, {"nthreads": 4, "FILES_AHEAD": 64},
-        {"nthreads": 4, "CONNECTIONS": 1}, {"nthreads": 4, "CONNECTIONS": 2},
-        {"nthreads": 4, "CONNECTIONS": 4}, {"nthreads": 4, "CONNECTIONS": 6},
+        {"nthreads": 4, "CHANNELS": 1}, {"nthreads": 4, "CHANNELS": 2},
+        {"nthreads": 4, "CHANNELS": 4}, {"nthreads": 4, "CHANNELS": 12},
         {"nthreads": 4, "_PIPE_SIZE": 65536}, {"nthreads": 4, "client": "asyncssh"}]
 ROOT = [{"nthreads": 4}, {"nthreads": 1}, {"nthreads": 8},
         {"nthreads": 4, "DEPTH": 1}, {"nthreads": 4, "FILES_AHEAD": 4},
