@@ -61,6 +61,7 @@ import struct
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -162,6 +163,7 @@ class OpenSshSftpClient:
         first = self._add([*command[:1], "-o", "ControlMaster=yes", "-o",
                            f"ControlPath={control}", "-o", "ControlPersist=no", *command[1:]])
         assert first is not None
+        started = time.monotonic()
         try:
             _wait(first.ready, timeout * 2)
         except BaseException:
@@ -175,6 +177,8 @@ class OpenSshSftpClient:
         others = [*command[:1], "-o", "ControlMaster=no", "-o", f"ControlPath={control}",
                   *command[1:]]
         count = CHANNELS if channels is None else channels
+        self._login = time.monotonic() - started
+        self._joining = threading.Event()
         threading.Thread(target=self._add_others, args=(others, count - 1),
                          name="iactcopy-ssh-channels", daemon=True).start()
 
@@ -189,9 +193,18 @@ class OpenSshSftpClient:
         return session
 
     def _add_others(self, command: list[str], count: int) -> None:
-        for _ in range(count):
-            if self._add(command) is None:
-                return
+        added = []
+        try:
+            for _ in range(count):
+                session = self._add(command)
+                if session is None:
+                    return
+                added.append(session.ready)
+            concurrent.futures.wait(added, self.timeout)
+        except OSError as err:  # ssh could not be started again: fewer sessions
+            log.debug("no more sftp sessions: %s", err)
+        finally:
+            self._joining.set()
 
     def _joined(self, session: _Session, done: concurrent.futures.Future) -> None:
         """A session after the first is ready, or failed (the server allows fewer, say)."""
@@ -204,9 +217,11 @@ class OpenSshSftpClient:
             log.debug("an extra sftp session failed: %s", done.exception())
 
     def _session(self) -> _Session:
+        """The next session in turn; one that broke is passed over while others work."""
         with self._lock:
-            self._turn = (self._turn + 1) % len(self._ready)
-            return self._ready[self._turn]
+            working = [session for session in self._ready if not session.broken] or self._ready
+            self._turn = (self._turn + 1) % len(working)
+            return working[self._turn]
 
     def info(self, path: str) -> dict:
         """``{"type", "size", "mtime", "permissions"}`` of *path* (links followed).
@@ -258,7 +273,13 @@ class OpenSshSftpClient:
         return self._ahead.take(path) or self._start(path, size)
 
     def expect(self, files: list[tuple[str, int | None]]) -> None:
-        """Announce the files (path, size) to be opened next: some are opened ahead."""
+        """Announce the files (path, size) to be opened next: some are opened ahead.
+
+        The files opened ahead are spread over the sessions, so the sessions
+        still joining are waited for first: a channel takes two round trips,
+        far less than the login did, which bounds the wait.
+        """
+        self._joining.wait(self._login)
         self._ahead.expect(files)
 
     def _start(self, path: str, size: int | None, first: int | None = None) -> PipelinedReader:
@@ -371,6 +392,11 @@ class _Session:
             largest = struct.unpack_from(">Q", reply, 8)[0]
             if largest:
                 self.block = max(min(largest, 1 << 20), _MIN_BLOCK)
+
+    @property
+    def broken(self) -> bool:
+        """Whether the session ended (its requests fail at once)."""
+        return self._broken is not None
 
     def send(self, kind: int, payload: bytes) -> None:
         """Send a request and forget its answer."""
@@ -503,7 +529,11 @@ class _Session:
         if not isinstance(err, EOFError):
             # A server that speaks nonsense: the session cannot go on.
             self._process.kill()
-        code = self._process.wait()
+        try:
+            code = self._process.wait(5)
+        except subprocess.TimeoutExpired:  # its output closed, and still running
+            self._process.kill()
+            code = self._process.wait()
         # The stderr thread has read ssh's last words once the process ended.
         self._stderr_done.wait(5)
         broken = _ssh_error(code, self._stderr, err)

@@ -1,10 +1,11 @@
 """A remote file read with many block requests in flight, handed over in order.
 
 :class:`PipelinedReader` is the file object that
+:class:`~iactcopy.store.access.opensshsftp.OpenSshSftpClient`,
 :class:`~iactcopy.store.access.sftp.SftpClient` and
 :class:`~iactcopy.store.access.xrootd.XRootDClient` return: it keeps *depth*
-block requests outstanding (each a :class:`concurrent.futures.Future` run by
-the client's event loop) and gives the blocks back in file order, so that a
+block requests outstanding (each a :class:`concurrent.futures.Future` that
+the client completes when the answer arrives) and gives the blocks back in file order, so that a
 copy writes sequentially while the link stays busy: a transfer is bound by
 bandwidth, not by one round trip per block.
 """

@@ -1,7 +1,8 @@
 """What a failed remote read means: the OSError to report, and whether to try again.
 
 :func:`as_os_error` turns the error of any backend (aiohttp, asyncssh,
-fsspec, the clients of :mod:`iactcopy.store.access.sftp` and
+fsspec, the clients of :mod:`iactcopy.store.access.opensshsftp`,
+:mod:`iactcopy.store.access.sftp` and
 :mod:`iactcopy.store.access.xrootd`) into a built-in ``OSError`` whose words
 a user can act on, and says whether it is transient (tried again by
 :class:`iactcopy.store.access.urls.FsspecSource`): a dropped or refused

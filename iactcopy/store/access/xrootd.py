@@ -1,7 +1,7 @@
 """XRootD stores (``root://host[:port]//path``) through fsspec-xrootd and the ``xrootd`` wheel.
 
 :class:`XRootDClient` offers :class:`~iactcopy.store.access.urls.FsspecSource`
-the same three calls as :class:`~iactcopy.store.access.sftp.SftpClient`:
+the same three calls as :class:`~iactcopy.store.access.opensshsftp.OpenSshSftpClient`:
 :meth:`~XRootDClient.info`, :meth:`~XRootDClient.cat_file` and
 :meth:`~XRootDClient.open`.
 
