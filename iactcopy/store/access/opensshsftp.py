@@ -69,6 +69,7 @@ from iactcopy.store.access.pipelinedread import PipelinedReader, ReadAhead
 from iactcopy.store.access.readerrors import LoginRefused
 
 __all__ = ["CHANNELS", "FILES_AHEAD", "FIRST_BLOCKS", "LIST_AHEAD", "READ_DEPTH",
+           "SUBFOLDERS_AHEAD",
            "OpenSshSftpClient", "ssh_program"]
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,9 @@ FIRST_BLOCKS = 4
 
 LIST_AHEAD = 4
 """Folder reads (about 100 names each) asked for at once when a folder is listed."""
+
+SUBFOLDERS_AHEAD = 4
+"""Subfolders of a master file's folder listed ahead, when it has no more than that."""
 
 CHANNELS = 8
 """SFTP sessions over the one SSH connection; the files are spread over them."""
@@ -255,6 +259,20 @@ class OpenSshSftpClient:
                 listing = self._listings[folder] = self._session().list_folder(folder or "/")
             return listing
 
+    def _list_subfolders(self, folder: str, listing: concurrent.futures.Future) -> None:
+        """List the few subfolders of *folder* too: a store's data folder beside its indexes.
+
+        The plan looks its files up there once the index files are read;
+        listed meanwhile, that costs no round trips of its own.
+        """
+        if listing.exception() is not None:
+            return
+        names = [name for name, attrs in listing.result().items()
+                 if name not in (".", "..") and stat.S_ISDIR(attrs.get("permissions") or 0)]
+        if len(names) <= SUBFOLDERS_AHEAD:
+            for name in names:
+                self._listing(posixpath.join(folder, name))
+
     def cat_file(self, path: str) -> bytes:
         """The whole content of *path*."""
         with self.open(path) as reader:
@@ -313,6 +331,7 @@ class OpenSshSftpClient:
         # Started now for the look-ups that follow (the index files beside a
         # master file, the files a plan looks up).
         listing = self._listing(folder)
+        listing.add_done_callback(lambda done: self._list_subfolders(folder, done))
 
         def from_handle(handle: bytes) -> concurrent.futures.Future:
             if listing.done() and listing.exception() is None:
