@@ -150,7 +150,6 @@ class OpenSshSftpClient:
                  channels: int | None = None):
         self.timeout = timeout
         self.depth = READ_DEPTH if depth is None else depth
-        self._ready: list[_Session] = []
         self._sessions: list[_Session] = []
         self._closed = False
         self._turn = 0
@@ -173,7 +172,6 @@ class OpenSshSftpClient:
         except BaseException:
             self.close()
             raise
-        self._ready.append(first)
         # The others share the logged-in connection: a channel each, no
         # login of their own (an SSH server limits logins in progress, not
         # sessions on a connection, to 10 by default).  Started from a
@@ -193,7 +191,7 @@ class OpenSshSftpClient:
                 return None
             session = _Session(command, self.timeout)
             self._sessions.append(session)
-        session.ready.add_done_callback(lambda done: self._joined(session, done))
+        session.ready.add_done_callback(_log_failed_login)
         return session
 
     def _add_others(self, command: list[str], count: int) -> None:
@@ -210,22 +208,19 @@ class OpenSshSftpClient:
         finally:
             self._joining.set()
 
-    def _joined(self, session: _Session, done: concurrent.futures.Future) -> None:
-        """A session after the first is ready, or failed (the server allows fewer, say)."""
-        if session is self._sessions[0]:
-            return
-        if done.exception() is None:
-            with self._lock:
-                self._ready.append(session)
-        else:
-            log.debug("an extra sftp session failed: %s", done.exception())
-
     def _session(self) -> _Session:
-        """The next session in turn; one that broke is passed over while others work."""
+        """The next session logged in, one that did not break if there is one.
+
+        Asked of the sessions themselves, not kept in a list that callbacks
+        of their logins fill: a callback holding the client would keep it,
+        and its ssh processes, alive as long as their threads run.
+        """
         with self._lock:
-            working = [session for session in self._ready if not session.broken] or self._ready
-            self._turn = (self._turn + 1) % len(working)
-            return working[self._turn]
+            ready = [session for session in self._sessions
+                     if session.ready.done() and session.ready.exception() is None]
+            usable = [session for session in ready if not session.broken] or ready
+            self._turn = (self._turn + 1) % len(usable)
+            return usable[self._turn]
 
     def info(self, path: str) -> dict:
         """``{"type", "size", "mtime", "permissions"}`` of *path* (links followed).
@@ -586,6 +581,11 @@ class _Session:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+
+def _log_failed_login(done: concurrent.futures.Future) -> None:
+    if done.exception() is not None:
+        log.debug("an sftp session failed: %s", done.exception())
 
 
 def _ssh_command(host: str, port: int | None, username: str | None,
