@@ -96,6 +96,9 @@ _BLOCK = 255 << 10  # OpenSSH's largest read, when the server does not say its o
 _PIPE_SIZE = 1 << 20  # Linux's largest for anyone (/proc/sys/fs/pipe-max-size)
 _SMALL_BLOCK = 32 << 10  # what every SFTP server must serve
 _MIN_BLOCK = 16 << 10
+# Four times the largest block asked for (1 MiB); OpenSSH's server sends at
+# most 256 KiB.  A longer message is a server out of step or speaking nonsense.
+_MAX_MESSAGE = 4 << 20
 
 # SFTP version 3 message types and status codes (draft-ietf-secsh-filexfer-02).
 _INIT, _VERSION, _OPEN, _CLOSE, _READ = 1, 2, 3, 4, 5
@@ -354,8 +357,10 @@ class OpenSshSftpClient:
             sessions = list(self._sessions)
         for session in sessions:
             session.finish()
+        # One wait for all: an ssh that does not end is not waited out in turn.
+        deadline = time.monotonic() + 2
         for session in sessions:
-            session.wait_closed()
+            session.wait_closed(max(0.0, deadline - time.monotonic()))
         shutil.rmtree(self._control, ignore_errors=True)
 
     def __del__(self):
@@ -509,42 +514,55 @@ class _Session:
         stream = self._process.stdout
         try:
             length, kind = struct.unpack(">IB", _exactly(stream, 5))
+            if kind != _VERSION or not 5 <= length <= _MAX_MESSAGE:
+                raise _not_sftp(f"its first message is of type {kind} and {length} bytes")
             body = _exactly(stream, length - 1)
-            if kind != _VERSION:
-                raise ConnectionError(errno.EPROTO, f"not an SFTP server (message {kind})")
             self._greeted(dict(_extensions(body[4:])))
             while True:
                 length, kind, ident = struct.unpack(">IBI", _exactly(stream, 9))
+                # Checked before anything is read: a length is never trusted
+                # with memory, nor a short one with the rest of the stream.
+                if not 5 <= length <= _MAX_MESSAGE:
+                    raise _not_sftp(f"a message of {length} bytes")
                 if kind == _DATA:
-                    size = struct.unpack(">I", _exactly(stream, 4))[0]
-                    answer: Any = _exactly(stream, size)
-                    error = None
+                    size = struct.unpack(">I", _exactly(stream, 4))[0] if length >= 9 else -1
+                    if size != length - 9:
+                        raise _not_sftp(f"{size} bytes of data in a message of {length}")
+                    self._answered(ident, _exactly(stream, size), None)
                 else:
-                    answer, error = _answer(kind, _exactly(stream, length - 5))
-                with self._lock:
-                    entry = self._pending.pop(ident, None)
-                if entry is None:
-                    continue
-                future, path, asked = entry
-                if error is None:
-                    future.set_result(answer)
-                elif error[0] == _EOF:
-                    # Past the end of a file or of a folder's listing.
-                    if asked == _READDIR:
-                        future.set_exception(EOFError())
-                    else:
-                        future.set_result(b"")
-                else:
-                    future.set_exception(_status_error(error, path))
+                    self._answered(ident, *_answer(kind, _exactly(stream, length - 5)))
         except Exception as err:  # whatever ends the stream ends the session
             self._fail(err)
+
+    def _answered(self, ident: int, answer: Any, error: tuple[int, str] | None) -> None:
+        """Complete the Future of request *ident*.
+
+        A method of its own, so that the reader thread holds no Future
+        between messages: a failed one holds the traceback of whoever waited
+        for it, and with it the client that thread would keep alive.
+        """
+        with self._lock:
+            entry = self._pending.pop(ident, None)
+        if entry is None:
+            return
+        future, path, asked = entry
+        if error is None:
+            future.set_result(answer)
+        elif error[0] == _EOF:
+            # Past the end of a file or of a folder's listing.
+            if asked == _READDIR:
+                future.set_exception(EOFError())
+            else:
+                future.set_result(b"")
+        else:
+            future.set_exception(_status_error(error, path))
 
     def _fail(self, err: Exception) -> None:
         if not isinstance(err, EOFError):
             # A server that speaks nonsense: the session cannot go on.
             self._process.kill()
         try:
-            code = self._process.wait(5)
+            code = self._process.wait(2)
         except subprocess.TimeoutExpired:  # its output closed, and still running
             self._process.kill()
             code = self._process.wait()
@@ -574,10 +592,10 @@ class _Session:
         """Close ssh's input: the server ends the session, and ssh exits."""
         self._outbox.put(None)
 
-    def wait_closed(self) -> None:
-        """Wait a little for ssh to exit after :meth:`finish`, then stop it."""
+    def wait_closed(self, timeout: float) -> None:
+        """Wait *timeout* seconds for ssh to exit after :meth:`finish`, then stop it."""
         try:
-            self._process.wait(2)
+            self._process.wait(timeout)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
@@ -754,7 +772,7 @@ def _answer(kind: int, body: bytes) -> tuple[Any, tuple[int, str] | None]:
         return entries, None
     if kind == _EXTENDED_REPLY:
         return body, None
-    raise ConnectionError(errno.EPROTO, f"unexpected SFTP message {kind}")
+    raise _not_sftp(f"unexpected SFTP message {kind}")
 
 
 def _status_error(status: tuple[int, str], path: str) -> OSError:
@@ -764,7 +782,7 @@ def _status_error(status: tuple[int, str], path: str) -> OSError:
     if code == _PERMISSION_DENIED:
         return PermissionError(errno.EACCES, message or "permission denied", path)
     if code in (_NO_CONNECTION, _CONNECTION_LOST):
-        return ConnectionError(errno.ECONNABORTED, message or "connection lost", path)
+        return _lost(f"the server lost its connection ({message or f'SFTP status {code}'})")
     return OSError(errno.EIO, message or f"SFTP status {code}", path)
 
 
@@ -786,15 +804,32 @@ def _ssh_error(code: int, stderr: list[str], err: Exception) -> OSError:
     if "subsystem request failed" in words:
         return OSError(errno.EPROTONOSUPPORT, f"the server offers no SFTP ({last})")
     if code == 255 or isinstance(err, EOFError):
-        reason = last or f"ssh ended with status {code}"
-        return ConnectionError(errno.ECONNABORTED, f"connection lost ({reason})")
+        if last:
+            reason = last
+        elif code < 0:
+            reason = f"ssh was killed by signal {-code}"
+        else:
+            reason = f"ssh ended with status {code}"
+        return _lost(f"the ssh connection ended ({reason})")
     if isinstance(err, OSError):
         return err
-    return ConnectionError(errno.EPROTO, f"{type(err).__name__}: {err}")
+    return _not_sftp(f"{type(err).__name__}: {err}")
+
+
+def _lost(words: str) -> ConnectionError:
+    """A connection that ended, in *words* (no errno: its standard words would replace them)."""
+    return ConnectionError(words)
+
+
+def _not_sftp(what: str) -> OSError:
+    """A server that does not speak SFTP: final, not a connection to try again."""
+    return OSError(errno.EPROTO, f"not an SFTP server, or one out of step: {what}")
 
 
 def _copy(error: OSError, path: str) -> OSError:
     """*error* again, naming *path* (each request's failure is its own exception)."""
+    if error.errno is None:
+        return type(error)(*error.args)
     return type(error)(error.errno, error.strerror, path or None)
 
 

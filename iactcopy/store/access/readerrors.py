@@ -58,7 +58,9 @@ def as_os_error(err: Exception, what: str) -> tuple[OSError, bool]:
         text = why if "refused" in why else f"access refused ({why})"
         return PermissionError(errno.EACCES, text, what), False
     if _is_timeout(cause):
-        return TimeoutError(errno.ETIMEDOUT, f"timed out ({_text(cause)})", what), True
+        # An OSError's own words, without the "[Errno 110]" and path of its str().
+        why = cause.strerror if isinstance(cause, OSError) and cause.strerror else _text(cause)
+        return TimeoutError(errno.ETIMEDOUT, f"timed out ({why})", what), True
     if _is_connection_error(cause, aiohttp):
         return ConnectionError(errno.ECONNABORTED, _connection_text(cause), what), True
     if isinstance(err, OSError):

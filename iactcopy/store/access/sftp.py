@@ -102,15 +102,14 @@ class SftpClient:
         ciphers += [alg.decode() for alg in asyncssh.encryption.get_default_encryption_algs()
                     if alg.decode() not in ciphers]
         options: dict[str, Any] = {
-            "connect_timeout": timeout,
+            # () is asyncssh's "the Port of ~/.ssh/config, else 22".
+            "port": () if port is None else port, "connect_timeout": timeout,
             # () is asyncssh's "~/.ssh/known_hosts": an unknown host key is refused.
             "known_hosts": (), "encryption_algs": ciphers,
             # asyncssh's 2 MiB window would cap a session at 2 MiB per round trip.
             "window": WINDOW, "max_pktsize": 1 << 18,
             # A silent server is noticed within about `timeout`.
             "keepalive_interval": timeout / 4, "keepalive_count_max": 3}
-        if port is not None:
-            options["port"] = port
         if username:
             options["username"] = username
         if password:
