@@ -10,6 +10,8 @@ and ``Last-Modified``; ``faults`` makes chosen requests fail (module
 :class:`FaultyHandler`), and every request is recorded.  With ``tls`` (from
 :func:`tls_files`) it serves https, and ``login`` demands a bearer token or
 basic credentials; ``tls.client_ca`` demands a client certificate.
+:func:`sshd` runs an OpenSSH server for a test module, and :func:`ssh_home`
+lets the test's HOME log in to it (tests/remote/sshserver.py).
 
 The credential variables of the grid (``BEARER_TOKEN``, ``X509_USER_PROXY``
 and the others) are removed from every test's environment, and
@@ -228,6 +230,23 @@ def http_server() -> Iterator:
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    """An sshd on loopback for this module (tests/remote/sshserver.py); skips when none starts."""
+    from .sshserver import start_sshd
+
+    with start_sshd(tmp_path_factory.mktemp("sshd")) as server:
+        yield server
+
+
+@pytest.fixture
+def ssh_home(sshd, isolated) -> Path:
+    """``~/.ssh`` of the test's HOME with the client key and the server's host key."""
+    from .sshserver import install_client
+
+    return install_client(sshd)
 
 
 @pytest.fixture

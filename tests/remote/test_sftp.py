@@ -2,7 +2,8 @@
 
 Each test module run starts its own OpenSSH server on 127.0.0.1 (a free
 port) with a host key and a client key made for it, logging in as the
-current user (root on the project's machines).  The client finds its key
+current user (root on the project's machines; tests/remote/sshserver.py).  The client
+finds its key
 and the host key the way ``ssh`` does, in ``~/.ssh`` of the test's own
 ``HOME`` (iactcopy.store.access.urls, "sftp").  The tests that log in run
 twice: with OpenSSH's ``ssh`` (the client used where it is installed; it
@@ -16,17 +17,14 @@ from __future__ import annotations
 
 import errno
 import filecmp
-import getpass
 import importlib.util
 import json
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -36,99 +34,10 @@ from iactcopy.store.access.urls import FsspecSource, _sftp_client_class
 from iactcopy.store.index.tables import IndexTable
 from iactcopy.store.remotestore import RemoteStore
 from iactcopy.tools.csfindobs import csfindobs
-from iactcopy.tools.csiactcopy import csiactcopy
 from iactcopy.tools.csiactdata import csiactdata
 
 from .conftest import GENERATED_NOBS, GENERATED_PROD
-
-SSHD = "/usr/sbin/sshd"
-FIRST_ID = 100000
-CONFIG = """\
-Port {port}
-ListenAddress 127.0.0.1
-HostKey {folder}/host_ed25519
-AuthorizedKeysFile {folder}/authorized_keys
-PidFile none
-StrictModes no
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-PermitRootLogin prohibit-password
-Subsystem sftp internal-sftp
-LogLevel ERROR
-"""
-
-
-@dataclass(frozen=True)
-class Sshd:
-    """A running sshd: its port, its host key line, and the client key that logs in."""
-
-    port: int
-    host_key: str
-    client_key: Path
-    user: str
-
-    def url(self, path: Path | str) -> str:
-        return f"sftp://{self.user}@127.0.0.1:{self.port}{path}"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _keygen(path: Path) -> None:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)],
-                   check=True, capture_output=True, timeout=30)
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory):
-    """An sshd on loopback for this module; skips with the reason when none can start."""
-    if not os.path.isfile(SSHD) or shutil.which("ssh-keygen") is None:
-        pytest.skip(f"{SSHD} or ssh-keygen is missing (Debian: openssh-server; run make sysdeps)")
-    if not os.path.isdir("/run/sshd"):
-        # sshd's privilege-separation folder, made by the service scripts at boot.
-        try:
-            os.makedirs("/run/sshd", mode=0o755)
-        except OSError as err:
-            pytest.skip(f"sshd cannot start: /run/sshd is missing and cannot be made ({err})")
-    folder = tmp_path_factory.mktemp("sshd")
-    _keygen(folder / "host_ed25519")
-    _keygen(folder / "client_ed25519")
-    shutil.copyfile(folder / "client_ed25519.pub", folder / "authorized_keys")
-    port = _free_port()
-    config = folder / "sshd_config"
-    config.write_text(CONFIG.format(port=port, folder=folder))
-    check = subprocess.run([SSHD, "-t", "-f", str(config)], capture_output=True, text=True,
-                           timeout=30)
-    if check.returncode:
-        pytest.skip(f"sshd cannot start: {check.stderr.strip() or check.stdout.strip()}")
-    process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            if process.poll() is not None:
-                pytest.skip(f"sshd cannot start: {process.stderr.read().strip()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.skip(f"sshd did not listen on port {port} within 10 s")
-                time.sleep(0.05)
-        host_key = (folder / "host_ed25519.pub").read_text().split()
-        yield Sshd(port, " ".join(host_key[:2]), folder / "client_ed25519", getpass.getuser())
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+from .sshserver import FIRST_ID, data_files, run_copy
 
 
 @pytest.fixture(params=["openssh", "asyncssh"])
@@ -148,24 +57,10 @@ def sftp_client(request, monkeypatch) -> str:
 @pytest.fixture
 def ssh_home(sshd, isolated, sftp_client) -> Path:
     """``~/.ssh`` of the test's HOME with the client key and the server's host key."""
-    folder = Path(os.environ["HOME"]) / ".ssh"
-    folder.mkdir(mode=0o700)
-    shutil.copyfile(sshd.client_key, folder / "id_ed25519")
-    os.chmod(folder / "id_ed25519", 0o600)
-    (folder / "known_hosts").write_text(f"[127.0.0.1]:{sshd.port} {sshd.host_key}\n")
-    return folder
+    from .sshserver import install_client
 
+    return install_client(sshd)
 
-def run_copy(remote_master: str, outpath: Path, **values) -> csiactcopy:
-    values.setdefault("nthreads", 4)
-    app = csiactcopy(remote_master=remote_master, prodname=GENERATED_PROD,
-                     outpath=str(outpath), **values)
-    app.execute()
-    return app
-
-
-def data_files(store: Path) -> list[str]:
-    return sorted(str(path.relative_to(store)) for path in (store / "data").iterdir())
 
 
 def test_copy_over_sftp(sshd, ssh_home, generated_store, tmp_path):
