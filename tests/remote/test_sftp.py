@@ -2,15 +2,14 @@
 
 Each test module run starts its own OpenSSH server on 127.0.0.1 (a free
 port) with a host key and a client key made for it, logging in as the
-current user (root on the project's machines; tests/remote/sshserver.py).  The client
-finds its key
-and the host key the way ``ssh`` does, in ``~/.ssh`` of the test's own
-``HOME`` (iactcopy.store.access.urls, "sftp").  The tests that log in run
-twice: with OpenSSH's ``ssh`` (the client used where it is installed; it
-needs no extra package) and with asyncssh (used where it is not; skipped
-without the ``remote`` extra).  Without ``/usr/sbin/sshd`` (Debian:
-openssh-server; ``make sysdeps`` installs it), or where it cannot start,
-the tests are skipped with the reason.
+current user (root on the project's machines; tests/remote/sshserver.py).
+The client finds its key and the host key the way ``ssh`` does, in
+``~/.ssh`` of the test's own ``HOME`` (iactcopy.store.access.urls, "sftp").
+The tests that log in run twice: with OpenSSH's ``ssh`` (the client used
+where it is installed; it needs no extra package) and with asyncssh (used
+where it is not; skipped without the ``remote`` extra).  Without
+``/usr/sbin/sshd`` (Debian: openssh-server; ``make sysdeps`` installs it),
+or where it cannot start, the tests are skipped with the reason.
 """
 
 from __future__ import annotations
