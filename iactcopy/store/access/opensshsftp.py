@@ -38,6 +38,12 @@ with latency"):
   server to pay.  A server that allows fewer sessions gets fewer.
 * **A pipe of 1 MiB** from ``ssh`` (64 KiB by default): ``ssh`` writes a
   quarter of a second's worth of blocks without waiting for the reader.
+* **Nothing is taken on trust from the pipe.**  A message longer than
+  4 MiB (four times the largest block) or shorter than its header ends the
+  session before anything is read into memory: a final error, "not an SFTP
+  server, or one out of step".  A connection that breaks fails its
+  requests as a ``ConnectionError``, in ssh's last words, which the caller
+  tries again on a new client.
 * **Threads, not asyncio.**  A writer thread sends the requests (a thread
   that answers a reply by sending more never blocks on a full pipe), a
   reader thread matches the replies to their requests by id and completes
@@ -608,6 +614,8 @@ def _log_failed_login(done: concurrent.futures.Future) -> None:
 
 def _ssh_command(host: str, port: int | None, username: str | None,
                  timeout: float) -> list[str]:
+    if not host:
+        raise OSError(errno.EINVAL, "the URL names no host (sftp://host/path)")
     program = ssh_program()
     if program is None:
         raise FileNotFoundError(errno.ENOENT, "OpenSSH's ssh is not on PATH", "ssh")
@@ -803,6 +811,12 @@ def _ssh_error(code: int, stderr: list[str], err: Exception) -> OSError:
         return TimeoutError(errno.ETIMEDOUT, last)
     if "subsystem request failed" in words:
         return OSError(errno.EPROTONOSUPPORT, f"the server offers no SFTP ({last})")
+    # Final, as asyncssh's socket error for it is: a name that is not there
+    # will not be there next time, nor a host or user name ssh rejects.
+    if "could not resolve hostname" in words:
+        return OSError(errno.EHOSTUNREACH, f"no such host ({last})")
+    if "contains invalid characters" in words:
+        return OSError(errno.EINVAL, f"ssh refuses the host or user name ({last})")
     if code == 255 or isinstance(err, EOFError):
         if last:
             reason = last
